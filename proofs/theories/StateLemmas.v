@@ -1,0 +1,95 @@
+(** * Reading a variable after an update.
+
+    Each lemma splits on whether the read hits the updated point; the
+    invariant proofs then use the pre-state's invariant at the other points. *)
+
+From Coq Require Import List.
+From DCSM Require Import State Step.
+
+Section StateLemmas.
+Context {params : Params}.
+
+Lemma upd_p_cases : forall {A} (f : Partition -> A) p v q,
+  (q = p /\ upd_p f p v q = v) \/ (q <> p /\ upd_p f p v q = f q).
+Proof using.
+  intros A f p v q; unfold upd_p.
+  destruct (partition_eq_dec q p); [left | right]; auto.
+Qed.
+
+Lemma upd_c_cases : forall {A} (f : Consumer -> A) c v d,
+  (d = c /\ upd_c f c v d = v) \/ (d <> c /\ upd_c f c v d = f d).
+Proof using.
+  intros A f c v d; unfold upd_c.
+  destruct (consumer_eq_dec d c); [left | right]; auto.
+Qed.
+
+Lemma upd_p_same : forall {A} (f : Partition -> A) p v, upd_p f p v p = v.
+Proof using.
+  intros A f p v; unfold upd_p; destruct (partition_eq_dec p p); congruence.
+Qed.
+
+Lemma upd_c_same : forall {A} (f : Consumer -> A) c v, upd_c f c v c = v.
+Proof using.
+  intros A f c v; unfold upd_c; destruct (consumer_eq_dec c c); congruence.
+Qed.
+
+(** [local[d][q]] after [local' = [local EXCEPT ![c][p] = l]]. *)
+Lemma set_local_cp_cases : forall s c p l d q,
+  (d = c /\ q = p /\ local (set_local_cp s c p l) d q = l) \/
+  ((d <> c \/ q <> p) /\ local (set_local_cp s c p l) d q = local s d q).
+Proof using.
+  intros s c p l d q; unfold set_local_cp; cbn.
+  destruct (upd_c_cases (local s) c (upd_p (local s c) p l) d) as [[-> ->] | [Hd ->]].
+  - destruct (upd_p_cases (local s c) p l q) as [[-> ->] | [Hq ->]]; auto.
+  - right; auto.
+Qed.
+
+Lemma set_local_cp_same : forall s c p l, local (set_local_cp s c p l) c p = l.
+Proof using.
+  intros s c p l; unfold set_local_cp; cbn; rewrite upd_c_same, upd_p_same; reflexivity.
+Qed.
+
+(** A window update keeps every epoch, generation and base. *)
+Lemma set_win_epoch : forall s c p w d q,
+  loc_epoch (local (set_win s c p w) d q) = loc_epoch (local s d q).
+Proof using.
+  intros s c p w d q; unfold set_win.
+  destruct (set_local_cp_cases s c p (mkLocal (loc_epoch (local s c p))
+    (loc_gen (local s c p)) (base (local s c p)) w) d q) as [(-> & -> & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+
+Lemma set_win_base : forall s c p w d q,
+  base (local (set_win s c p w) d q) = base (local s d q).
+Proof using.
+  intros s c p w d q; unfold set_win.
+  destruct (set_local_cp_cases s c p (mkLocal (loc_epoch (local s c p))
+    (loc_gen (local s c p)) (base (local s c p)) w) d q) as [(-> & -> & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+
+Lemma set_win_held : forall s c p w d q, Held (set_win s c p w) d q <-> Held s d q.
+Proof using.
+  intros; unfold Held; rewrite set_win_epoch; reflexivity.
+Qed.
+
+Lemma set_win_cases : forall s c p w d q,
+  (d = c /\ q = p /\ win (local (set_win s c p w) d q) = w) \/
+  ((d <> c \/ q <> p) /\ local (set_win s c p w) d q = local s d q).
+Proof using.
+  intros s c p w d q; unfold set_win.
+  destruct (set_local_cp_cases s c p (mkLocal (loc_epoch (local s c p))
+    (loc_gen (local s c p)) (base (local s c p)) w) d q) as [(-> & -> & ->) | (? & ->)];
+    auto.
+Qed.
+
+(** [local[d][q]] after Crash(c). *)
+Lemma crash_local_cases : forall s c d q,
+  (d = c /\ local (crash s c) d q = NotHeld) \/
+  (d <> c /\ local (crash s c) d q = local s d q).
+Proof using.
+  intros s c d q; unfold crash; cbn.
+  destruct (upd_c_cases (local s) c (fun _ => NotHeld) d) as [[-> ->] | [? ->]]; auto.
+Qed.
+
+End StateLemmas.
