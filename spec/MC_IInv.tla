@@ -33,22 +33,25 @@ LocalViews ==
     {f \in [Partitions -> ShapedLocals] :
         \A p \in Partitions : HolderOrderOK(f[p], p) /\ EpochIssuedOK(f[p], p)}
 
-\* Candidate values, then IInv itself.  The two filters in the middle are
-\* implied by IInv (OffsetOrderInv, LedgerExactInv); they only let TLC prune
-\* early instead of enumerating every combination first.
-IInvInit ==
+\* Candidate values, then IInv itself.  The filters in between are implied
+\* by IInv (OffsetOrderInv, LedgerExactInv, and LocalViews' per-consumer
+\* parts); they only let TLC prune early instead of enumerating every
+\* combination first, and the variables IInv constrains least come last.
+InitSatisfying(Inv) ==
     /\ log \in [Partitions -> Offsets]
     /\ ledger \in [Partitions -> LedgerCandidates]
     /\ \A p \in Partitions : ledger[p].next <= log[p]
     /\ dlqTopic \in [Partitions -> SeqsUpTo(0..(MaxOffset - 1), MaxOffset)]
     /\ LedgerExactInv
+    /\ local \in [Consumers -> LocalViews]
     /\ brokerOffset \in [Partitions -> Offsets]
     /\ owner \in [Partitions -> Consumers \cup {NoConsumer}]
     /\ gen \in [Partitions -> 0..GenRange]
     /\ alive \in [Consumers -> BOOLEAN]
-    /\ local \in [Consumers -> LocalViews]
     /\ lastAction = Label("Init", <<>>)
-    /\ IInv
+    /\ Inv
+
+IInvInit == InitSatisfying(IInv)
 
 \* One step from every IInv state, no further.
 OneStep == TLCGet("level") < 2

@@ -1,0 +1,28 @@
+// The htmqc command. Each subcommand lives in src/cli/commands/ and registers
+// itself on the program; `htmqc <command> --help` documents each one.
+
+import { Command, CommanderError } from 'commander';
+import { registerBroker } from './commands/broker';
+import { registerVerify } from './commands/verify';
+
+export function buildProgram(): Command {
+  const program = new Command('htmqc')
+    .description('A Kafka consumer that commits each message\'s effects exactly once, checked against its TLA+ spec')
+    .showHelpAfterError()
+    .exitOverride();
+  registerVerify(program);
+  registerBroker(program);
+  return program;
+}
+
+/** Runs the command line; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+}
