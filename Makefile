@@ -23,7 +23,8 @@ export npm_config_nodedir := /usr
 export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
-        test-integration tlc coq bench-core broker-up broker-down verify clean
+        test-integration tlc coq bench-core bench-throughput conformance \
+        conformance-gen conformance-check broker-up broker-down verify clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -83,6 +84,18 @@ coq: coqc ## build the Coq proofs and check that every theorem is closed (no axi
 bench-core: build $(NATIVE) ## micro-benchmark of both DCSM cores (table + JSON line)
 	node dist/bench/core.js
 
+bench-throughput: build $(NATIVE) $(KAFKA_LIBS) ## htmqc vs plain kafkajs on a real broker (table + JSON line)
+	node dist/bench/throughput.js
+
+conformance: build $(NATIVE) ## the conformance suite against both cores, the Python implementation and every mutant
+	node bin/htmqc.js conformance --all
+
+conformance-gen: build $(TLC_JAR) ## regenerate conformance/vectors/ from the TLC state graph
+	node dist/conformance/gen/main.js
+
+conformance-check: build $(TLC_JAR) ## fail unless the committed vectors equal a fresh generation
+	node dist/conformance/gen/main.js --check
+
 broker-up: $(KAFKA_LIBS) $(NPM_STAMP) ## start the local single-node KRaft broker (HTMQC_KAFKA_PORT, default 19092)
 	tools/kafka/broker.sh start
 
@@ -91,7 +104,7 @@ broker-down: ## stop the local broker
 
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit coq tlc test-integration
+VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)

@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerBroker } from './commands/broker';
+import { registerConformance } from './commands/conformance';
 import { registerVerify } from './commands/verify';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerVerify(program);
   registerBroker(program);
+  registerConformance(program);
   return program;
 }
 

@@ -1,0 +1,167 @@
+// The consumer's public configuration and its validation.  Every check names
+// the field it rejects (ConfigError.field), before anything connects.
+
+import type { ConsumerConfig as KafkaConsumerConfig, IHeaders, Kafka } from 'kafkajs';
+import { MAX_RETRIES_LIMIT, MAX_WINDOW } from '../core';
+import type { Ledger } from '../ledger';
+import { ConfigError } from './errors';
+
+/** A consumed record as the handler sees it. */
+export interface Message {
+  readonly topic: string;
+  readonly partition: number;
+  /** The record's offset (below 2^53). */
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: IHeaders;
+  /** The record's timestamp as kafkajs reports it (ms since the epoch, a string). */
+  readonly timestamp: string;
+}
+
+/**
+ * The transaction context of one handler run.  Statements queued with
+ * `execute` are the message's effects: they run inside the ledger transaction
+ * that also records the offset, so they are committed exactly once.
+ */
+export interface Tx {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** 1 on the first run, 2 on the first retry, ... */
+  readonly attempt: number;
+  /**
+   * `topic/partition/offset`: stable across retries, crashes and rebalances.
+   * Use it to make work done OUTSIDE the ledger idempotent (such work is
+   * at-least-once: a handler may run more than once for one offset).
+   */
+  readonly idempotencyKey: string;
+  /** Queues one SQL statement to run in the ledger transaction with the offset. */
+  execute(sql: string, params?: readonly unknown[]): void;
+}
+
+/**
+ * Handles one record.  Resolve to commit the queued effects; throw to fail
+ * (the effects of a failed run are dropped, and the record is retried, then
+ * dead-lettered).  Records of one partition are handled in offset order, one
+ * at a time; partitions run in parallel.
+ */
+export type Handler = (message: Message, tx: Tx) => Promise<void> | void;
+
+export interface ConsumerConfig {
+  /** A kafkajs client; the consumer (and the dead-letter producers) are created from it. */
+  readonly kafka: Kafka;
+  /** The Kafka consumer group. */
+  readonly groupId: string;
+  /** Topics to consume (subscribed from the ledger's position, never from the broker offset). */
+  readonly topics: readonly string[];
+  /** Where effects and offsets are committed together (e.g. openSqliteLedger(path)). */
+  readonly ledger: Ledger;
+  readonly handler: Handler;
+  /** Spec Window: records fetched but not yet committed per partition (default 1000). */
+  readonly maxInFlightPerPartition?: number;
+  /** Spec MaxRetries: retries after the first failure before dead-lettering (default 3). */
+  readonly maxRetries?: number;
+  /** Delay before each retry of a failed record, in ms (default 1000). */
+  readonly retryBackoff?: number;
+  /**
+   * Topic that receives dead letters (must exist).  Without it dead letters
+   * are still committed to the ledger's outbox, but nothing relays them.
+   */
+  readonly deadLetterTopic?: string;
+  /** Path of this process's NDJSON trace file (trace-check/SCHEMA.md); off when absent. */
+  readonly trace?: string;
+  /** Which DCSM core: default HTMQC_CORE, else 'native'. */
+  readonly core?: 'ts' | 'native';
+  /** How long stop() waits for running handlers before abandoning them, in ms (default 10000). */
+  readonly stopTimeoutMs?: number;
+  /** How often the advisory Kafka group offset is committed, in ms (default 1000). */
+  readonly brokerCommitIntervalMs?: number;
+  /** First delay after a ledger error; doubles up to 5 s (default 50). */
+  readonly ledgerRetryBackoffMs?: number;
+  /** kafkajs consumer options (groupId is always the one above). */
+  readonly consumerOptions?: Partial<Omit<KafkaConsumerConfig, 'groupId'>>;
+  /** Receives errors the consumer recovers from (ledger retries, relay and broker-commit failures). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface NormalisedConfig {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly ledger: Ledger;
+  readonly handler: Handler;
+  readonly maxInFlightPerPartition: number;
+  readonly maxRetries: number;
+  readonly retryBackoff: number;
+  readonly deadLetterTopic: string | undefined;
+  readonly trace: string | undefined;
+  readonly core: 'ts' | 'native' | undefined;
+  readonly stopTimeoutMs: number;
+  readonly brokerCommitIntervalMs: number;
+  readonly ledgerRetryBackoffMs: number;
+  readonly consumerOptions: Partial<Omit<KafkaConsumerConfig, 'groupId'>>;
+  readonly onError: (error: unknown) => void;
+}
+
+function integer(field: string, v: unknown, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(field, `must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  return v;
+}
+
+function nonEmptyString(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${typeof v === 'string' ? '""' : String(v)}`);
+  return v;
+}
+
+export function validateConfig(config: ConsumerConfig): NormalisedConfig {
+  if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
+  const c = config as unknown as Record<string, unknown>;
+  const kafka = c['kafka'] as { consumer?: unknown; producer?: unknown } | undefined;
+  if (kafka === null || typeof kafka !== 'object' || typeof kafka.consumer !== 'function' || typeof kafka.producer !== 'function') {
+    throw new ConfigError('kafka', 'must be a kafkajs Kafka instance');
+  }
+  const groupId = nonEmptyString('groupId', c['groupId']);
+  const topics = c['topics'];
+  if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', 'must be a non-empty array of topic names');
+  topics.forEach((t, i) => nonEmptyString(`topics[${i}]`, t));
+  if (new Set(topics).size !== topics.length) throw new ConfigError('topics', 'must not repeat a topic');
+  const ledger = c['ledger'] as Partial<Ledger> | undefined;
+  if (ledger === null || typeof ledger !== 'object' || typeof ledger.fence !== 'function' ||
+      typeof ledger.commitMany !== 'function' || typeof ledger.read !== 'function') {
+    throw new ConfigError('ledger', 'must implement the Ledger interface (fence, read, commit, commitMany)');
+  }
+  if (typeof c['handler'] !== 'function') throw new ConfigError('handler', 'must be a function (message, tx) => Promise<void>');
+  const deadLetterTopic = c['deadLetterTopic'] === undefined ? undefined : nonEmptyString('deadLetterTopic', c['deadLetterTopic']);
+  if (deadLetterTopic !== undefined && topics.includes(deadLetterTopic)) {
+    throw new ConfigError('deadLetterTopic', 'must not be one of the consumed topics');
+  }
+  const trace = c['trace'] === undefined ? undefined : nonEmptyString('trace', c['trace']);
+  const core = c['core'];
+  if (core !== undefined && core !== 'ts' && core !== 'native') throw new ConfigError('core', `must be 'ts' or 'native', got ${String(core)}`);
+  const consumerOptions = c['consumerOptions'] ?? {};
+  if (consumerOptions === null || typeof consumerOptions !== 'object') throw new ConfigError('consumerOptions', 'must be an object');
+  const onError = c['onError'] ?? (() => undefined);
+  if (typeof onError !== 'function') throw new ConfigError('onError', 'must be a function');
+  return {
+    kafka: config.kafka,
+    groupId,
+    topics: [...(topics as string[])],
+    ledger: config.ledger,
+    handler: config.handler,
+    maxInFlightPerPartition: integer('maxInFlightPerPartition', c['maxInFlightPerPartition'], 1000, 1, MAX_WINDOW),
+    maxRetries: integer('maxRetries', c['maxRetries'], 3, 0, MAX_RETRIES_LIMIT),
+    retryBackoff: integer('retryBackoff', c['retryBackoff'], 1000, 0, 0x7fffffff),
+    deadLetterTopic,
+    trace,
+    core: core as 'ts' | 'native' | undefined,
+    stopTimeoutMs: integer('stopTimeoutMs', c['stopTimeoutMs'], 10000, 0, 0x7fffffff),
+    brokerCommitIntervalMs: integer('brokerCommitIntervalMs', c['brokerCommitIntervalMs'], 1000, 0, 0x7fffffff),
+    ledgerRetryBackoffMs: integer('ledgerRetryBackoffMs', c['ledgerRetryBackoffMs'], 50, 1, 60000),
+    consumerOptions: consumerOptions as Partial<Omit<KafkaConsumerConfig, 'groupId'>>,
+    onError: onError as (error: unknown) => void,
+  };
+}

@@ -1,0 +1,676 @@
+// The kafkajs runtime: the only place with I/O.  The DCSM core (src/core)
+// decides everything; this file feeds it inputs and executes its commands:
+//
+//   kafkajs GROUP_JOIN        -> ledger.fence, Assigned      -> Seek, Resume
+//   kafkajs REBALANCING/CRASH -> Revoked (eager protocol: every partition)
+//   eachBatch                 -> Fetched                     -> RunHandler, Pause, Seek
+//   handler pool              -> HandlerSucceeded (succeededRange) / HandlerFailed
+//   timers                    -> Tick                        -> RunHandler (Retry)
+//   ledger group commit       -> LedgerCommitted / LedgerRejected -> CommitBroker, Resume, Pause
+//
+// eachBatch only hands records to the core and returns, so kafkajs keeps
+// fetching and heartbeating while handlers run; the core's bounded window
+// (Pause when full, Resume after a Commit) is the backpressure.
+//
+// Stale work.  Every partition assignment is a PartitionRun; handler results
+// and ledger answers carry the run they belong to and are discarded when it is
+// no longer the partition's current run:
+//  1. the core issues RunHandler(p, o) or WriteLedger(p, ...) for run R;
+//  2. a rebalance revokes p (R.active = false) and may assign it again (run R');
+//  3. R's handler result or ledger answer arrives: it is dropped, never fed
+//     to the core, because for R' the same offsets are redone from the ledger.
+// Dropping is safe because nothing of R reached the ledger unless its commit
+// was accepted, and R' read the ledger's next after fencing, i.e. after it.
+//
+// Speculative runs.  The core starts one handler per partition at a time
+// (RunHandler for the head).  The runtime runs the head and then the records
+// after it back to back, and reports the run in one core call
+// (succeededRange), whose RunHandler commands for the offsets already run are
+// acknowledgements.  Handler effects are only queued, so running ahead of the
+// core's Begin is invisible to the ledger: spec Begin/Succeed are still taken
+// in offset order, one per record.
+
+import { performance } from 'perf_hooks';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { CommandOp, createCore, UnheldPartitionError, type CommandBatch, type Core, type CoreSnapshot } from '../core';
+import {
+  LedgerStatementError, type CommitResult, type DeadLetterEntry, type LedgerWrite, type Outcome, type PartitionRef, type Statement,
+} from '../ledger';
+import type { ConsumerConfig, Message, NormalisedConfig, Tx } from './config';
+import { validateConfig } from './config';
+import { ConsumerStateError, TransactionClosedError } from './errors';
+import { DeadLetterRelay } from './relay';
+import { TraceFile } from './trace-file';
+
+/**
+ * A partition's worker reports to the core (and so to the ledger) after at
+ * most CHUNK records or CHUNK_MS of handler time, whichever comes first.
+ */
+const CHUNK = 256;
+const CHUNK_MS = 20;
+const LEDGER_RETRY_MAX_MS = 5000;
+
+const ABSENT: Outcome = { effects: null, deadLetter: null, absent: true };
+
+/** The transaction context of one handler run; once it succeeds it is the offset's Outcome. */
+class MessageTx implements Tx, Outcome {
+  effects: Statement[] | null = null;
+  readonly deadLetter = null;
+  readonly absent = false;
+  open = true;
+
+  constructor(readonly topic: string, readonly partition: number, readonly offset: number, readonly attempt: number) {}
+
+  get idempotencyKey(): string { return `${this.topic}/${this.partition}/${this.offset}`; }
+
+  execute(sql: string, params: readonly unknown[] = []): void {
+    if (!this.open) throw new TransactionClosedError(`tx of ${this.idempotencyKey} was used after its handler settled`);
+    if (typeof sql !== 'string') throw new TypeError('tx.execute: sql must be a string');
+    (this.effects ??= []).push({ sql, params });
+  }
+}
+
+/** One assignment of one partition to this process (spec local[c][p] plus the records). */
+class PartitionRun implements PartitionRef {
+  active = true;
+  /** First offset of the window = the ledger's next as this run knows it (spec base). */
+  base: number;
+  /** Spec Position: base + records.length. */
+  position: number;
+  /** records[i] is the record at offset base + i, or null when no record exists there. */
+  readonly records: (KafkaMessage | null)[] = [];
+  /** outcomes[i]: the outcome of offset base + i once it finished. */
+  readonly outcomes: (Outcome | undefined)[] = [];
+  /** First offset the handler pool has not run (or must run again). */
+  nextToRun: number;
+  /** The core has issued RunHandler(p, nextToRun) and it has not been run yet. */
+  mayRun = false;
+  running = false;
+  /** Failures of the record at nextToRun, and the last error it threw. */
+  failures = 0;
+  lastError: unknown = undefined;
+  /** A WriteLedger of this run is queued or waiting to be retried. */
+  writing = false;
+
+  constructor(
+    readonly p: number, readonly topic: string, readonly partition: number,
+    readonly epoch: number, readonly gen: number, next: number,
+  ) {
+    this.base = next;
+    this.position = next;
+    this.nextToRun = next;
+  }
+}
+
+interface PendingWrite {
+  readonly run: PartitionRun;
+  readonly write: LedgerWrite;
+}
+
+/** Per-partition view in ConsumerSnapshot. */
+export interface PartitionView {
+  readonly topic: string;
+  readonly partition: number;
+  /** The fencing epoch this process holds. */
+  readonly epoch: number;
+  /** The ledger's next as this process knows it (spec base). */
+  readonly ledgerNext: number;
+  /** Spec Position: the next offset to fetch. */
+  readonly position: number;
+  /** Records fetched and not yet committed (Len(win)). */
+  readonly inFlight: number;
+  readonly paused: boolean;
+}
+
+/** What snapshot() returns: cheap to build, never blocks the hot path. */
+export interface ConsumerSnapshot {
+  readonly groupId: string;
+  readonly running: boolean;
+  /** Group joins seen by this process (the gen field of its Assign trace records). */
+  readonly joins: number;
+  readonly partitions: readonly PartitionView[];
+  readonly counters: Readonly<ConsumerCounters>;
+  /** The core's own snapshot (spec local[c]). */
+  readonly core: CoreSnapshot;
+}
+
+export interface ConsumerCounters {
+  /** Handler runs that resolved. */
+  handled: number;
+  /** Handler runs that threw. */
+  failed: number;
+  /** Offsets committed to the ledger by this process. */
+  committed: number;
+  deadLettered: number;
+  ledgerCommits: number;
+  ledgerRejections: number;
+  ledgerErrors: number;
+  rebalances: number;
+}
+
+export class HtmqcConsumer {
+  readonly config: NormalisedConfig;
+  private readonly core: Core;
+  private consumer: Consumer | undefined;
+  private readonly trace: TraceFile | undefined;
+  private readonly relay: DeadLetterRelay | undefined;
+
+  /** Dense core partition numbers for (topic, partition) pairs, stable for the process's life. */
+  private readonly indexByKey = new Map<string, number>();
+  private readonly refs: PartitionRef[] = [];
+  private readonly runs: (PartitionRun | undefined)[] = [];
+
+  private joins = 0;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private pendingWrites: PendingWrite[] = [];
+  private flushScheduled = false;
+  private ledgerRetryTimer: NodeJS.Timeout | undefined;
+  private ledgerBackoff: number;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private tickDueAt = Infinity;
+  private readonly brokerOffsets = new Map<number, { run: PartitionRun; offset: number }>();
+  private brokerTimer: NodeJS.Timeout | undefined;
+  private brokerCommitting: Promise<void> | undefined;
+  private readonly startQueue: PartitionRun[] = [];
+  readonly counters: ConsumerCounters = {
+    handled: 0, failed: 0, committed: 0, deadLettered: 0, ledgerCommits: 0, ledgerRejections: 0, ledgerErrors: 0, rebalances: 0,
+  };
+
+  constructor(config: ConsumerConfig) {
+    this.config = validateConfig(config);
+    const c = this.config;
+    this.core = createCore({
+      ...(c.core === undefined ? {} : { kind: c.core }),
+      maxInFlightPerPartition: c.maxInFlightPerPartition,
+      maxRetries: c.maxRetries,
+      retryBackoffMs: c.retryBackoff,
+      tracing: c.trace !== undefined,
+    });
+    this.trace = c.trace === undefined ? undefined : new TraceFile(c.trace);
+    this.relay = c.deadLetterTopic === undefined ? undefined
+      : new DeadLetterRelay(c.kafka, c.ledger, c.deadLetterTopic, c.groupId, c.onError);
+    this.ledgerBackoff = c.ledgerRetryBackoffMs;
+  }
+
+  /** Connects, joins the group and starts consuming; resolves once kafkajs runs. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ConsumerStateError(`start() called on a ${this.state} consumer`);
+    this.state = 'running';
+    const c = this.config;
+    const consumer = c.kafka.consumer({
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 250,
+      retry: { retries: 10, initialRetryTime: 250, maxRetryTime: 5000 },
+      ...c.consumerOptions,
+      groupId: c.groupId,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => this.onGroupJoin(e.payload.memberAssignment));
+    consumer.on(consumer.events.REBALANCING, () => this.revokeAll());
+    consumer.on(consumer.events.CRASH, (e) => {
+      c.onError(e.payload.error);
+      this.revokeAll();
+    });
+    await consumer.connect();
+    for (const topic of c.topics) await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /**
+   * Graceful stop: no new records are fetched or started; running handlers get
+   * stopTimeoutMs to finish (then their records are abandoned, to be redone by
+   * the next holder); every finished record is committed to the ledger; the
+   * advisory group offsets are committed; the consumer leaves the group.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    const deadline = Date.now() + this.config.stopTimeoutMs;
+    for (const run of this.runs) if (run !== undefined) this.pausePartition(run);
+    while (Date.now() < deadline && this.runs.some((r) => r !== undefined && r.running)) await sleep(5);
+    while (Date.now() < deadline && this.pendingWrites.length > 0) {
+      clearTimeout(this.ledgerRetryTimer);
+      this.ledgerRetryTimer = undefined;
+      this.flushLedger();
+      if (this.pendingWrites.length > 0) await sleep(this.ledgerBackoff);
+    }
+    await this.commitBrokerOffsets();
+    clearTimeout(this.tickTimer);
+    clearTimeout(this.brokerTimer);
+    clearTimeout(this.ledgerRetryTimer);
+    try {
+      await this.consumer?.disconnect();
+    } finally {
+      this.revokeAll();
+      await this.relay?.stop();
+      this.trace?.close();
+      this.state = 'stopped';
+    }
+  }
+
+  snapshot(): ConsumerSnapshot {
+    const core = this.core.snapshot();
+    const paused = new Map(core.partitions.map((x) => [x.p, x.paused]));
+    const partitions: PartitionView[] = [];
+    for (const run of this.runs) {
+      if (run === undefined) continue;
+      partitions.push({
+        topic: run.topic, partition: run.partition, epoch: run.epoch, ledgerNext: run.base, position: run.position,
+        inFlight: run.position - run.base, paused: paused.get(run.p) ?? true,
+      });
+    }
+    return {
+      groupId: this.config.groupId, running: this.state === 'running', joins: this.joins,
+      partitions, counters: { ...this.counters }, core,
+    };
+  }
+
+  // ------------------------------------------------------- group events --
+
+  /** Spec Revoke then Assign for the new assignment (kafkajs rebalances eagerly). */
+  private onGroupJoin(assignment: Record<string, number[]>): void {
+    this.revokeAll();
+    if (this.state !== 'running') return;
+    this.joins++;
+    this.counters.rebalances++;
+    const gen = this.joins;
+    for (const topic of Object.keys(assignment)) {
+      for (const partition of assignment[topic]!) this.assign(topic, partition, gen);
+    }
+  }
+
+  /** Spec Assign: fence the ledger (it issues the epoch), then Assigned(p, epoch, next, gen). */
+  private assign(topic: string, partition: number, gen: number): void {
+    const p = this.indexOf(topic, partition);
+    let fenced: { epoch: number; next: number };
+    try {
+      fenced = this.config.ledger.fence({ topic, partition });
+    } catch (e) {
+      // The partition stays unheld and paused; retry while this join is current.
+      this.config.onError(e);
+      this.counters.ledgerErrors++;
+      this.kafkaCall(() => this.consumer!.pause([{ topic, partitions: [partition] }]));
+      setTimeout(() => { if (this.joins === gen && this.runs[p] === undefined && this.state === 'running') this.assign(topic, partition, gen); },
+        this.config.ledgerRetryBackoffMs * 4).unref();
+      return;
+    }
+    const run = new PartitionRun(p, topic, partition, fenced.epoch, gen, fenced.next);
+    this.runs[p] = run;
+    this.execute(this.core.assigned(p, fenced.epoch, fenced.next, gen));
+    this.relay?.onAssigned(run);
+  }
+
+  /** Spec Revoke for every held partition.  Finished work is committed first, to save redoing it. */
+  private revokeAll(): void {
+    if (this.runs.some((r) => r !== undefined) && this.pendingWrites.length > 0) this.flushLedger();
+    for (let p = 0; p < this.runs.length; p++) {
+      const run = this.runs[p];
+      if (run === undefined) continue;
+      this.drop(run);
+      this.execute(this.core.revoked(p));
+    }
+  }
+
+  private drop(run: PartitionRun): void {
+    run.active = false;
+    this.runs[run.p] = undefined;
+    this.brokerOffsets.delete(run.p);
+    this.relay?.onRevoked(run);
+  }
+
+  // ------------------------------------------------------------- fetch --
+
+  /** Spec Fetch: hands the batch's records to the core; returns without waiting for handlers. */
+  private async onBatch({ batch, resolveOffset, isStale, isRunning }: EachBatchPayload): Promise<void> {
+    if (this.state !== 'running' || !isRunning() || isStale()) return;
+    const p = this.indexByKey.get(batch.topic + '\u0000' + batch.partition);
+    const run = p === undefined ? undefined : this.runs[p];
+    if (run === undefined) return;
+    // kafkajs's Batch keeps the offset it asked for; its typings omit it.
+    const fetchedOffset = Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset);
+    if (fetchedOffset !== run.position) {
+      // Fetched from somewhere else than the window's end (a seek not yet applied).
+      this.kafkaCall(() => this.consumer!.seek({ topic: run.topic, partition: run.partition, offset: String(run.position) }));
+      return;
+    }
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    const last = Number(messages[messages.length - 1]!.offset);
+    const count = last + 1 - run.position;
+    if (count <= 0) return;
+    const base = run.position;
+    const cmds = this.core.fetched(run.p, base, count);
+    // The core accepts what fits the window and asks to Seek back for the rest.
+    let accepted = count;
+    for (let i = 0; i < cmds.count; i++) {
+      if (cmds.op(i) === CommandOp.Seek && cmds.p(i) === run.p) accepted = cmds.a(i) - base;
+    }
+    let m = 0;
+    for (let o = base; o < base + accepted; o++) {
+      const msg = messages[m];
+      if (msg !== undefined && Number(msg.offset) === o) {
+        run.records.push(msg);
+        m++;
+      } else {
+        run.records.push(null);
+      }
+    }
+    run.position = base + accepted;
+    if (accepted === count) resolveOffset(messages[messages.length - 1]!.offset);
+    this.execute(cmds);
+  }
+
+  // ------------------------------------------------------ handler pool --
+
+  private startWorker(run: PartitionRun): void {
+    if (run.running || !run.active) return;
+    run.running = true;
+    this.runWorker(run).catch((e: unknown) => this.config.onError(e)).finally(() => { run.running = false; });
+  }
+
+  /**
+   * Runs the records of one partition in offset order from run.nextToRun, in
+   * chunks; each chunk is reported to the core in one call.
+   */
+  private async runWorker(run: PartitionRun): Promise<void> {
+    const handler = this.config.handler;
+    while (run.mayRun && run.active && this.state === 'running') {
+      run.mayRun = false;
+      const from = run.nextToRun;
+      const end = Math.min(run.position, from + CHUNK);
+      let o = from;
+      let failed = false;
+      const chunkEnd = performance.now() + CHUNK_MS;
+      while (o < end && this.state === 'running') {
+        const i = o - run.base;
+        const record = run.records[i];
+        if (record === null || record === undefined) {
+          run.outcomes[i] = ABSENT;
+          o++;
+          continue;
+        }
+        const tx = new MessageTx(run.topic, run.partition, o, run.failures + 1);
+        const message: Message = {
+          topic: run.topic, partition: run.partition, offset: o,
+          key: record.key ?? null, value: record.value ?? null, headers: record.headers ?? {}, timestamp: record.timestamp,
+        };
+        try {
+          await handler(message, tx);
+        } catch (e) {
+          tx.open = false;
+          run.failures++;
+          run.lastError = e;
+          failed = true;
+          break;
+        }
+        tx.open = false;
+        if (!run.active) return;
+        run.outcomes[i] = tx;
+        run.failures = 0;
+        run.lastError = undefined;
+        o++;
+        if (performance.now() > chunkEnd) break;
+      }
+      if (!run.active) return;
+      run.nextToRun = o;
+      this.counters.handled += o - from;
+      if (o > from) this.execute(this.core.succeededRange(run.p, from, o));
+      if (failed) {
+        // The RunHandler(p, o) that succeededRange just issued is the run that failed.
+        run.mayRun = false;
+        this.counters.failed++;
+        this.tickCore();
+        this.execute(this.core.handlerFailed(run.p, o));
+        if (run.failures <= this.config.maxRetries) this.scheduleTick(this.config.retryBackoff);
+      }
+      if (run.mayRun) await yieldToEventLoop();
+    }
+  }
+
+  // ---------------------------------------------------------- commands --
+
+  /** Executes a batch of core commands.  Never calls the core itself (workers start afterwards). */
+  private execute(cmds: CommandBatch): void {
+    for (let i = 0; i < cmds.count; i++) {
+      const p = cmds.p(i);
+      const run = this.runs[p];
+      switch (cmds.op(i)) {
+        case CommandOp.RunHandler: {
+          if (run === undefined) break;
+          const o = cmds.a(i);
+          if (o === run.nextToRun) {
+            run.mayRun = true;
+            this.startQueue.push(run);
+          }
+          break;
+        }
+        case CommandOp.WriteLedger:
+          if (run !== undefined) this.queueWrite(run, cmds.a(i), cmds.b(i), cmds.c(i));
+          break;
+        case CommandOp.DeadLetter:
+          if (run !== undefined) this.deadLetter(run, cmds.a(i));
+          break;
+        case CommandOp.CommitBroker:
+          if (run !== undefined) this.queueBrokerCommit(run, cmds.a(i));
+          break;
+        case CommandOp.Pause: {
+          const ref = this.refs[p]!;
+          this.kafkaCall(() => this.consumer!.pause([{ topic: ref.topic, partitions: [ref.partition] }]));
+          break;
+        }
+        case CommandOp.Resume: {
+          const ref = this.refs[p]!;
+          if (this.state === 'running') this.kafkaCall(() => this.consumer!.resume([{ topic: ref.topic, partitions: [ref.partition] }]));
+          break;
+        }
+        case CommandOp.Seek: {
+          const ref = this.refs[p]!;
+          this.kafkaCall(() => this.consumer!.seek({ topic: ref.topic, partition: ref.partition, offset: String(cmds.a(i)) }));
+          break;
+        }
+      }
+    }
+    if (this.trace !== undefined) this.trace.drain(this.core);
+    while (this.startQueue.length > 0) this.startWorker(this.startQueue.pop()!);
+  }
+
+  /** Command DeadLetter(p, o): the record's outcome becomes its dead letter (committed to the outbox). */
+  private deadLetter(run: PartitionRun, o: number): void {
+    const record = run.records[o - run.base];
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(record?.headers ?? {})) {
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
+    }
+    const e = run.lastError;
+    const deadLetter: DeadLetterEntry = {
+      key: record?.key ?? null, value: record?.value ?? null, headers, timestamp: record?.timestamp ?? '0',
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), attempts: run.failures,
+    };
+    run.outcomes[o - run.base] = { effects: null, deadLetter, absent: false };
+    run.nextToRun = o + 1;
+    run.failures = 0;
+    run.lastError = undefined;
+    this.counters.deadLettered++;
+  }
+
+  private pausePartition(run: PartitionRun): void {
+    this.kafkaCall(() => this.consumer!.pause([{ topic: run.topic, partitions: [run.partition] }]));
+  }
+
+  /** kafkajs throws when its consumer group is not (yet, or any more) initialised; the next join redoes the call. */
+  private kafkaCall(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.config.onError(e);
+    }
+  }
+
+  // ------------------------------------------------------------- ticks --
+
+  private now(): number { return Math.floor(performance.now()); }
+
+  private tickCore(): void {
+    this.execute(this.core.tick(this.now()));
+  }
+
+  /** Spec Retry happens on the first Tick at or after the failed record's due time. */
+  private scheduleTick(afterMs: number): void {
+    const due = this.now() + afterMs + 1;
+    if (this.tickTimer !== undefined && this.tickDueAt <= due) return;
+    clearTimeout(this.tickTimer);
+    this.tickDueAt = due;
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = undefined;
+      this.tickDueAt = Infinity;
+      if (this.state !== 'running') return;
+      this.tickCore();
+      // Failed heads of other partitions may fall due later.
+      for (const ps of this.core.snapshot().partitions) {
+        if (ps.retryDueAt > 0) this.scheduleTick(Math.max(0, ps.retryDueAt - this.now()));
+      }
+    }, afterMs + 1);
+  }
+
+  // ------------------------------------------------------------ ledger --
+
+  /** Command WriteLedger(p, epoch, expectedNext, upTo): queued for the next group commit. */
+  private queueWrite(run: PartitionRun, epoch: number, expectedNext: number, upTo: number): void {
+    const from = expectedNext - run.base;
+    const outcomes = run.outcomes.slice(from, upTo - run.base) as Outcome[];
+    const write: LedgerWrite = { topic: run.topic, partition: run.partition, epoch, expectedNext, upTo, outcomes };
+    run.writing = true;
+    this.pendingWrites.push({ run, write });
+    if (!this.flushScheduled && this.ledgerRetryTimer === undefined) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (this.ledgerRetryTimer === undefined) this.flushLedger();
+      });
+    }
+  }
+
+  /**
+   * Group commit: every queued write in one ledger transaction.  A ledger
+   * error leaves the writes queued and retries them with backoff (the windows
+   * fill and the core pauses their partitions meanwhile); a failing effect
+   * statement is isolated by committing the other partitions' writes alone.
+   */
+  private flushLedger(): void {
+    const batch = this.pendingWrites.filter((w) => w.run.active);
+    this.pendingWrites = [];
+    if (batch.length === 0) return;
+    let results: CommitResult[] | undefined;
+    try {
+      results = this.config.ledger.commitMany(batch.map((w) => w.write));
+    } catch (e) {
+      this.counters.ledgerErrors++;
+      this.config.onError(e);
+      if (e instanceof LedgerStatementError && batch.length > 1) {
+        const others = batch.filter((w) => !(w.write.topic === e.topic && w.write.partition === e.partition));
+        const failing = batch.filter((w) => w.write.topic === e.topic && w.write.partition === e.partition);
+        this.pendingWrites.push(...others);
+        this.flushLedger();
+        this.retryLater(failing);
+        return;
+      }
+      this.retryLater(batch);
+      return;
+    }
+    this.ledgerBackoff = this.config.ledgerRetryBackoffMs;
+    this.counters.ledgerCommits++;
+    for (let i = 0; i < batch.length; i++) this.onLedgerAnswer(batch[i]!, results[i]!);
+  }
+
+  private retryLater(writes: PendingWrite[]): void {
+    this.pendingWrites.unshift(...writes);
+    if (this.ledgerRetryTimer !== undefined) return;
+    const delay = this.ledgerBackoff;
+    this.ledgerBackoff = Math.min(LEDGER_RETRY_MAX_MS, this.ledgerBackoff * 2);
+    this.ledgerRetryTimer = setTimeout(() => {
+      this.ledgerRetryTimer = undefined;
+      this.flushLedger();
+    }, delay);
+  }
+
+  /** LedgerCommitted or LedgerRejected, unless the run was dropped meanwhile. */
+  private onLedgerAnswer({ run, write }: PendingWrite, result: CommitResult): void {
+    run.writing = false;
+    if (!run.active || this.runs[run.p] !== run) return;
+    if (result.accepted) {
+      const k = result.next - run.base;
+      run.records.splice(0, k);
+      run.outcomes.splice(0, k);
+      run.base = result.next;
+      this.counters.committed += k;
+      let deadLetters = false;
+      for (const o of write.outcomes) if (o.deadLetter !== null) deadLetters = true;
+      this.execute(this.core.ledgerCommitted(run.p, result.next));
+      if (deadLetters) this.relay?.kick(run);
+      return;
+    }
+    this.counters.ledgerRejections++;
+    this.drop(run);
+    try {
+      this.execute(this.core.ledgerRejected(run.p));
+    } catch (e) {
+      if (!(e instanceof UnheldPartitionError)) throw e;
+    }
+  }
+
+  // ------------------------------------------------- advisory offsets --
+
+  /** Command CommitBroker(p, offset): coalesced per partition, sent every brokerCommitIntervalMs. */
+  private queueBrokerCommit(run: PartitionRun, offset: number): void {
+    this.brokerOffsets.set(run.p, { run, offset });
+    if (this.brokerTimer !== undefined) return;
+    this.brokerTimer = setTimeout(() => {
+      this.brokerTimer = undefined;
+      void this.commitBrokerOffsets();
+    }, this.config.brokerCommitIntervalMs);
+  }
+
+  private async commitBrokerOffsets(): Promise<void> {
+    if (this.brokerCommitting !== undefined) await this.brokerCommitting;
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    for (const { run, offset } of this.brokerOffsets.values()) {
+      if (run.active) offsets.push({ topic: run.topic, partition: run.partition, offset: String(offset) });
+    }
+    this.brokerOffsets.clear();
+    if (offsets.length === 0 || this.consumer === undefined) return;
+    // Advisory only: recovery reads the ledger, so a failed commit is just reported.
+    this.brokerCommitting = this.consumer.commitOffsets(offsets).catch((e: unknown) => this.config.onError(e))
+      .finally(() => { this.brokerCommitting = undefined; });
+    await this.brokerCommitting;
+  }
+
+  // ----------------------------------------------------------- helpers --
+
+  private indexOf(topic: string, partition: number): number {
+    const key = topic + '\u0000' + partition;
+    let p = this.indexByKey.get(key);
+    if (p === undefined) {
+      p = this.refs.length;
+      this.refs.push({ topic, partition });
+      this.indexByKey.set(key, p);
+    }
+    return p;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

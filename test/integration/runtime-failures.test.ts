@@ -1,0 +1,145 @@
+// Failure scenarios of the runtime against a real broker: poison records
+// (spec Fail, Retry, DeadLetter, then PublishDeadLetter through the outbox
+// relay, across a SIGKILL and restart of the consumer that runs it) and a
+// broker SIGKILL + restart mid-run (a delay the spec's interleavings cover).
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+import * as assert from 'assert';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { IHeaders } from 'kafkajs';
+import { brokerAddress, brokerTimings, kill9Broker, restartBroker, startBroker, stopBroker, wipeBroker } from '../../tools/kafka/broker';
+import { DLQ_HEADERS } from '../../src';
+import {
+  audit, brokerOptions, createTopic, forkWorker, kafkaClient, killWorker, prepareDb, produce, stopWorker, totalNext, waitFor, whenReady,
+} from './runtime/harness';
+
+const opts = brokerOptions(19296, 'failures');
+const workDir = path.join(path.dirname(opts.dataDir!), 'test-runtime-failures-work');
+
+interface DlqRecord { key: string; headers: Record<string, string> }
+
+/** Reads a topic (read_committed) from the beginning for settleMs after the last record or until timeoutMs. */
+async function readTopic(topic: string, expected: number, settleMs: number, timeoutMs = 45000): Promise<DlqRecord[]> {
+  const kafka = kafkaClient(opts, 'dlq-reader');
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100 });
+  const seen: DlqRecord[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? ({} as IHeaders))) headers[k] = String(v);
+        seen.push({ key: message.key?.toString() ?? '', headers });
+      },
+    });
+    await waitFor(() => seen.length >= expected, timeoutMs, () => `read ${seen.length}/${expected} records of ${topic}`);
+    await new Promise((r) => setTimeout(r, settleMs));
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+describe('runtime failures: poison records to the dead-letter topic, broker restart (real broker)', function () {
+  this.timeout(170000);
+  const run = crypto.randomBytes(3).toString('hex');
+
+  before(async function () {
+    this.timeout(90000);
+    await wipeBroker(opts);
+    const started = await startBroker(opts);
+    console.log(`      broker on ${started.address} in ${started.startupMs} ms`);
+    fs.rmSync(workDir, { recursive: true, force: true });
+    fs.mkdirSync(workDir, { recursive: true });
+  });
+
+  after(async function () {
+    this.timeout(60000);
+    await stopBroker(opts).catch((e: unknown) => console.error(`      stopping the broker failed: ${String(e)}`));
+    console.log(`      broker timings (ms): ${JSON.stringify(brokerTimings)}`);
+  });
+
+  it('dead-letters poison records exactly once with their source in headers; the partition keeps going (Fail, Retry, DeadLetter, PublishDeadLetter)', async function () {
+    const kafka = kafkaClient(opts, 'poison');
+    const topic = `poison-${run}`;
+    const dlq = `poison-${run}.dlq`;
+    const N = 400;
+    const P = 2;
+    await createTopic(kafka, topic, P);
+    await createTopic(kafka, dlq, 1);
+    const poisonKeys = Array.from({ length: 8 }, (_, i) => `k${i * 50 + 7}`);
+    const counts = await produce(kafka, topic, P, N);
+    const db = path.join(workDir, 'poison.db');
+    prepareDb(db);
+    const worker = {
+      brokers: brokerAddress(opts), groupId: `g-poison-${run}`, topic, db, poisonKeys, deadLetterTopic: dlq, maxRetries: 2, retryBackoff: 20,
+    };
+    const t0 = Date.now();
+    const first = forkWorker(worker);
+    await whenReady(first);
+    await waitFor(() => totalNext(db, topic) === N, 60000, () => `ledger next sum ${totalNext(db, topic)} of ${N}`);
+    console.log(`      ${N} records (${poisonKeys.length} poison) committed in ${Date.now() - t0} ms`);
+    const published = await readTopic(dlq, poisonKeys.length, 1500);
+    // The relay of a restarted consumer reads its position from the topic: it must not publish again.
+    await killWorker(first);
+    const second = forkWorker(worker);
+    await whenReady(second);
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.strictEqual(await stopWorker(second), 0);
+    const after = await readTopic(dlq, poisonKeys.length, 1500);
+
+    for (const records of [published, after]) {
+      assert.deepStrictEqual(records.map((r) => r.key).sort(), [...poisonKeys].sort(), 'each poison record is in the topic exactly once');
+      for (const r of records) {
+        const i = Number(r.key.slice(1));
+        assert.strictEqual(r.headers[DLQ_HEADERS.sourceTopic], topic);
+        assert.strictEqual(r.headers[DLQ_HEADERS.sourcePartition], String(i % P));
+        assert.strictEqual(r.headers[DLQ_HEADERS.sourceOffset], String(Math.floor(i / P)));
+        assert.strictEqual(r.headers[DLQ_HEADERS.attempts], '3');
+        assert.match(r.headers[DLQ_HEADERS.error]!, /poison record/);
+      }
+    }
+    const a = audit(db, topic, counts);
+    assert.strictEqual(a.duplicates, 0);
+    assert.strictEqual(a.deadLettered, poisonKeys.length);
+    assert.strictEqual(a.effects, N - poisonKeys.length, 'every other record has exactly one effect');
+    assert.deepStrictEqual(a.ledgerNext, { 0: counts[0], 1: counts[1] }, 'both partitions went past their poison records');
+  });
+
+  it('resumes after the broker is SIGKILLed and restarted mid-run, exactly once', async function () {
+    const kafka = kafkaClient(opts, 'restart');
+    const topic = `restart-${run}`;
+    const N = 3000;
+    const P = 4;
+    await createTopic(kafka, topic, P);
+    const counts = await produce(kafka, topic, P, N);
+    const db = path.join(workDir, 'restart.db');
+    prepareDb(db);
+    const worker = forkWorker({ brokers: brokerAddress(opts), groupId: `g-restart-${run}`, topic, db, delayMs: 3, window: 200 });
+    const t0 = Date.now();
+    const progress = (): string => `ledger next sum ${totalNext(db, topic)} of ${N} after ${Date.now() - t0} ms`;
+    try {
+      await whenReady(worker);
+      await waitFor(() => totalNext(db, topic) >= 600, 60000, progress);
+      await kill9Broker(opts);
+      console.log(`      broker SIGKILLed: ${progress()}`);
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = totalNext(db, topic);
+      const restarted = await restartBroker(opts);
+      console.log(`      broker restarted in ${restarted.startupMs} ms: ${progress()}`);
+      await waitFor(() => totalNext(db, topic) > before, 90000, progress);
+      await waitFor(() => totalNext(db, topic) === N, 120000, progress);
+      console.log(`      done: ${progress()}`);
+    } finally {
+      assert.strictEqual(await stopWorker(worker), 0, 'the consumer stops gracefully after the outage');
+    }
+    const a = audit(db, topic, counts);
+    assert.strictEqual(a.duplicates, 0);
+    assert.strictEqual(a.effects, N);
+    for (let p = 0; p < P; p++) assert.strictEqual(a.ledgerNext[p], counts[p]);
+  });
+});
