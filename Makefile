@@ -40,7 +40,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 native: $(NATIVE) ## build the native DCSM addon (build/Release/htmqc_native.node)
 
-$(NATIVE): $(NPM_STAMP) $(NATIVE_SRC)
+$(NATIVE): $(NATIVE_SRC) | $(NPM_STAMP)
 	node_modules/.bin/node-gyp rebuild --nodedir=/usr --jobs 2 >/dev/null
 	touch $@
 

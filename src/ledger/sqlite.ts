@@ -35,6 +35,12 @@ export interface SqliteLedgerOptions {
   readonly busyTimeoutMs?: number;
   /** Prepared statements kept for user SQL (default 256). */
   readonly statementCacheSize?: number;
+  /**
+   * The application's own DDL (e.g. `CREATE TABLE IF NOT EXISTS orders (...)`),
+   * run once in a transaction when the ledger opens, after htmqc's schema, so
+   * the tables a handler's effects write to exist. Must be idempotent.
+   */
+  readonly userSchema?: string;
 }
 
 const SCHEMA = `
@@ -119,6 +125,7 @@ export class SqliteLedger implements Ledger {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
       this.migrate();
+      if (options.userSchema) this.db.transaction(() => this.db.exec(options.userSchema as string))();
       this.selectRow = this.db.prepare('SELECT epoch, next, writer FROM htmqc_partitions WHERE topic = ? AND partition = ?');
       this.insertRow = this.db.prepare('INSERT OR IGNORE INTO htmqc_partitions (topic, partition, epoch, next, writer) VALUES (?, ?, 0, 0, 0)');
       this.bumpEpoch = this.db.prepare('UPDATE htmqc_partitions SET epoch = epoch + 1, writer = 0 WHERE topic = ? AND partition = ?');

@@ -192,4 +192,16 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     assert.throws(() => ledger.commit({ topic: T, partition: 0, epoch, expectedNext: 0, upTo: 2, outcomes: [done()] }), LedgerArgumentError);
     assert.throws(() => ledger.commit({ topic: T, partition: 0, epoch, expectedNext: 0, upTo: 0, outcomes: [] }), LedgerArgumentError);
   });
+  it('userSchema: the application\'s DDL runs when the ledger opens, idempotently, before any effect', () => {
+    const f = path.join(dir, 'app.db');
+    const ddl = 'CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, body TEXT)';
+    const first = openSqliteLedger({ path: f, userSchema: ddl });
+    first.database.prepare('INSERT INTO orders (id, body) VALUES (?, ?)').run('t/0/0', 'x');
+    first.close();
+    const again = openSqliteLedger({ path: f, userSchema: ddl });
+    const rows = again.database.prepare('SELECT id FROM orders').all() as { id: string }[];
+    assert.deepEqual(rows.map((r) => r.id), ['t/0/0']);
+    again.close();
+    assert.throws(() => openSqliteLedger({ path: path.join(dir, 'bad.db'), userSchema: 'CREATE TABLE (' }));
+  });
 });
