@@ -24,7 +24,7 @@ export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
         test-integration tlc coq bench-core bench-throughput conformance \
-        conformance-gen conformance-check broker-up broker-down verify clean
+        conformance-gen conformance-check demo bench-service soak soak-long broker-up broker-down verify clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -64,7 +64,7 @@ typecheck lint: build ## type-check everything (tsc --strict is the lint)
 
 # ---------------------------------------------------------------- tests --
 
-test-unit: build $(NATIVE) test-native-core ## unit tests: no broker, no network
+test-unit: build $(NATIVE) $(TLC_JAR) test-native-core ## unit tests: no broker, no network
 	$(MOCHA) --config .mocharc.json 'dist/test/unit/**/*.test.js'
 
 test-native-core: ## the pure C++ core's own test driver (no Node)
@@ -86,6 +86,18 @@ bench-core: build $(NATIVE) ## micro-benchmark of both DCSM cores (table + JSON 
 
 bench-throughput: build $(NATIVE) $(KAFKA_LIBS) ## htmqc vs plain kafkajs on a real broker (table + JSON line)
 	node dist/bench/throughput.js
+
+soak: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 100k messages, 20 consumer kills, 2 broker restarts; checker + TLC slice + audit
+	node dist/trace-check/harness/main.js --messages 100000 --kills 20 --broker-restarts 2 --window 32 --tlc-records 150
+
+soak-long: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## the LR-HtmqC test: 10 million messages with injected faults
+	node dist/trace-check/harness/main.js --messages 10000000 --kills 40 --broker-restarts 4 --window 400 --tlc-records 150 --timeout 14400 --port 19594
+
+demo: build $(NATIVE) $(KAFKA_LIBS) ## htmqc end to end on the embedded default: local broker, SQLite ledger, 3 consumers, injected crashes, audit
+	node dist/tools/demo/run.js $(ARGS)
+
+bench-service: build $(NATIVE) $(KAFKA_LIBS) ## GetPartition latency and throughput with/without a WatchTransitions client
+	node dist/bench/service.js
 
 conformance: build $(NATIVE) ## the conformance suite against both cores, the Python implementation and every mutant
 	node bin/htmqc.js conformance --all

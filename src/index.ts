@@ -47,13 +47,17 @@
  * @packageDocumentation
  */
 
-import { HtmqcConsumer, type ConsumerSnapshot } from './runtime/consumer';
+import { HtmqcConsumer, type ConsumerObserver, type ConsumerSnapshot } from './runtime/consumer';
 import type { ConsumerConfig } from './runtime/config';
 
 export type { ConsumerConfig, Handler, Message, Tx } from './runtime/config';
 export { ConfigError, ConsumerStateError, HtmqcError, TransactionClosedError } from './runtime/errors';
 export { DLQ_HEADERS } from './runtime/relay';
-export type { ConsumerSnapshot, ConsumerCounters, PartitionView } from './runtime/consumer';
+export type {
+  ConsumerSnapshot, ConsumerCounters, PartitionView, ConsumerObserver, CommittedWrite, LedgerCommitEvent,
+} from './runtime/consumer';
+export { startStateService, type StateService, type StateServiceOptions } from './service';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics';
 export {
   openSqliteLedger, SqliteLedger, LedgerError, LedgerBusyError, LedgerIoError, LedgerStatementError, LedgerSchemaError,
   LedgerArgumentError, OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE,
@@ -75,6 +79,10 @@ export interface HtmqcConsumerHandle {
   stop(): Promise<void>;
   /** Held partitions, counters and the core's state; cheap, never blocks the consumer. */
   snapshot(): ConsumerSnapshot;
+  /** Adds an observer of transitions and ledger commits; returns the function that removes it. */
+  observe(observer: ConsumerObserver): () => void;
+  /** Whether transitions are observable (config.transitions or config.trace). */
+  readonly transitions: boolean;
 }
 
 /**
@@ -88,5 +96,7 @@ export function createConsumer(config: ConsumerConfig): HtmqcConsumerHandle {
     start: () => consumer.start(),
     stop: () => consumer.stop(),
     snapshot: () => consumer.snapshot(),
+    observe: (observer) => consumer.observe(observer),
+    transitions: consumer.config.transitions || consumer.config.trace !== undefined,
   };
 }

@@ -2,18 +2,28 @@
 // itself on the program; `htmqc <command> --help` documents each one.
 
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench';
 import { registerBroker } from './commands/broker';
 import { registerConformance } from './commands/conformance';
+import { registerRun } from './commands/run';
+import { registerStatus } from './commands/status';
+import { registerTraceCheck } from './commands/trace-check';
 import { registerVerify } from './commands/verify';
+import { registerWatch } from './commands/watch';
 
 export function buildProgram(): Command {
   const program = new Command('htmqc')
     .description('A Kafka consumer that commits each message\'s effects exactly once, checked against its TLA+ spec')
     .showHelpAfterError()
     .exitOverride();
+  registerRun(program);
+  registerStatus(program);
+  registerWatch(program);
   registerVerify(program);
-  registerBroker(program);
   registerConformance(program);
+  registerTraceCheck(program);
+  registerBench(program);
+  registerBroker(program);
   return program;
 }
 

@@ -71,6 +71,12 @@ export interface ConsumerConfig {
   readonly deadLetterTopic?: string;
   /** Path of this process's NDJSON trace file (trace-check/SCHEMA.md); off when absent. */
   readonly trace?: string;
+  /**
+   * Keep the core's transition records on so that observers (consumer.observe,
+   * the gRPC WatchTransitions stream) receive every spec action (default
+   * false: transitions are then not observable, and cost nothing).
+   */
+  readonly transitions?: boolean;
   /** Which DCSM core: default HTMQC_CORE, else 'native'. */
   readonly core?: 'ts' | 'native';
   /** How long stop() waits for running handlers before abandoning them, in ms (default 10000). */
@@ -96,6 +102,7 @@ export interface NormalisedConfig {
   readonly retryBackoff: number;
   readonly deadLetterTopic: string | undefined;
   readonly trace: string | undefined;
+  readonly transitions: boolean;
   readonly core: 'ts' | 'native' | undefined;
   readonly stopTimeoutMs: number;
   readonly brokerCommitIntervalMs: number;
@@ -140,6 +147,8 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
     throw new ConfigError('deadLetterTopic', 'must not be one of the consumed topics');
   }
   const trace = c['trace'] === undefined ? undefined : nonEmptyString('trace', c['trace']);
+  const transitions = c['transitions'] ?? false;
+  if (typeof transitions !== 'boolean') throw new ConfigError('transitions', `must be a boolean, got ${String(transitions)}`);
   const core = c['core'];
   if (core !== undefined && core !== 'ts' && core !== 'native') throw new ConfigError('core', `must be 'ts' or 'native', got ${String(core)}`);
   const consumerOptions = c['consumerOptions'] ?? {};
@@ -157,6 +166,7 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
     retryBackoff: integer('retryBackoff', c['retryBackoff'], 1000, 0, 0x7fffffff),
     deadLetterTopic,
     trace,
+    transitions,
     core: core as 'ts' | 'native' | undefined,
     stopTimeoutMs: integer('stopTimeoutMs', c['stopTimeoutMs'], 10000, 0, 0x7fffffff),
     brokerCommitIntervalMs: integer('brokerCommitIntervalMs', c['brokerCommitIntervalMs'], 1000, 0, 0x7fffffff),

@@ -32,7 +32,9 @@
 
 import { performance } from 'perf_hooks';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { CommandOp, createCore, UnheldPartitionError, type CommandBatch, type Core, type CoreSnapshot } from '../core';
+import {
+  CommandOp, createCore, UnheldPartitionError, type CommandBatch, type Core, type CoreSnapshot, type TraceRecord,
+} from '../core';
 import {
   LedgerStatementError, type CommitResult, type DeadLetterEntry, type LedgerWrite, type Outcome, type PartitionRef, type Statement,
 } from '../ledger';
@@ -41,6 +43,8 @@ import { validateConfig } from './config';
 import { ConsumerStateError, TransactionClosedError } from './errors';
 import { DeadLetterRelay } from './relay';
 import { TraceFile } from './trace-file';
+import { faultPoint } from './fault';
+import { BrokerCommitFirstLedger, UNSAFE_MODE } from './unsafe';
 
 /**
  * A partition's worker reports to the core (and so to the ledger) after at
@@ -107,8 +111,41 @@ interface PendingWrite {
   readonly write: LedgerWrite;
 }
 
+/**
+ * Observers of a consumer (HtmqcConsumer.observe).  They are called on the
+ * consumer's own path, so they must only record what they receive and return.
+ */
+export interface ConsumerObserver {
+  /** Every spec action the core takes, with its partition named; needs config.transitions or config.trace. */
+  transition?(record: TraceRecord, ref: PartitionRef): void;
+  /** One group commit: one ledger transaction, how long it took and what it carried. */
+  ledgerCommit?(event: LedgerCommitEvent): void;
+}
+
+/** One write of a group commit, as ConsumerObserver.ledgerCommit receives it. */
+export interface CommittedWrite extends PartitionRef {
+  /** The write covers offsets [from, upTo) (WriteLedger's expectedNext and upTo). */
+  readonly from: number;
+  readonly upTo: number;
+  readonly accepted: boolean;
+  /** Dead letters among the committed outcomes (0 when rejected). */
+  readonly deadLettered: number;
+  /** Produce timestamp (ms since the epoch) of the first record in [from, upTo), or -1 when none. */
+  readonly firstTimestampMs: number;
+}
+
+export interface LedgerCommitEvent {
+  /** Wall time of the ledger transaction, in ms. */
+  readonly durationMs: number;
+  /** Date.now() when the transaction returned. */
+  readonly committedAtMs: number;
+  readonly writes: readonly CommittedWrite[];
+}
+
 /** Per-partition view in ConsumerSnapshot. */
 export interface PartitionView {
+  /** The core's dense partition number (the p of trace records and of CoreSnapshot.partitions). */
+  readonly p: number;
   readonly topic: string;
   readonly partition: number;
   /** The fencing epoch this process holds. */
@@ -125,6 +162,8 @@ export interface PartitionView {
 /** What snapshot() returns: cheap to build, never blocks the hot path. */
 export interface ConsumerSnapshot {
   readonly groupId: string;
+  /** This process's group member id, '' before the first join. */
+  readonly memberId: string;
   readonly running: boolean;
   /** Group joins seen by this process (the gen field of its Assign trace records). */
   readonly joins: number;
@@ -161,6 +200,10 @@ export class HtmqcConsumer {
   private readonly runs: (PartitionRun | undefined)[] = [];
 
   private joins = 0;
+  /** Only under HTMQC_UNSAFE=broker-commit-first (src/runtime/unsafe.ts). */
+  private readonly unsafeLedger: BrokerCommitFirstLedger | undefined;
+  private memberId = '';
+  private readonly observers: ConsumerObserver[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private pendingWrites: PendingWrite[] = [];
   private flushScheduled = false;
@@ -178,13 +221,17 @@ export class HtmqcConsumer {
 
   constructor(config: ConsumerConfig) {
     this.config = validateConfig(config);
+    if (UNSAFE_MODE === 'broker-commit-first') {
+      this.unsafeLedger = new BrokerCommitFirstLedger(this.config.ledger);
+      this.config = { ...this.config, ledger: this.unsafeLedger };
+    }
     const c = this.config;
     this.core = createCore({
       ...(c.core === undefined ? {} : { kind: c.core }),
       maxInFlightPerPartition: c.maxInFlightPerPartition,
       maxRetries: c.maxRetries,
       retryBackoffMs: c.retryBackoff,
-      tracing: c.trace !== undefined,
+      tracing: c.trace !== undefined || c.transitions,
     });
     this.trace = c.trace === undefined ? undefined : new TraceFile(c.trace);
     this.relay = c.deadLetterTopic === undefined ? undefined
@@ -206,7 +253,10 @@ export class HtmqcConsumer {
       groupId: c.groupId,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => this.onGroupJoin(e.payload.memberAssignment));
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.memberId = e.payload.memberId;
+      this.onGroupJoin(e.payload.memberAssignment);
+    });
     consumer.on(consumer.events.REBALANCING, () => this.revokeAll());
     consumer.on(consumer.events.CRASH, (e) => {
       c.onError(e.payload.error);
@@ -264,13 +314,22 @@ export class HtmqcConsumer {
     for (const run of this.runs) {
       if (run === undefined) continue;
       partitions.push({
-        topic: run.topic, partition: run.partition, epoch: run.epoch, ledgerNext: run.base, position: run.position,
+        p: run.p, topic: run.topic, partition: run.partition, epoch: run.epoch, ledgerNext: run.base, position: run.position,
         inFlight: run.position - run.base, paused: paused.get(run.p) ?? true,
       });
     }
     return {
-      groupId: this.config.groupId, running: this.state === 'running', joins: this.joins,
+      groupId: this.config.groupId, memberId: this.memberId, running: this.state === 'running', joins: this.joins,
       partitions, counters: { ...this.counters }, core,
+    };
+  }
+
+  /** Adds an observer; returns the function that removes it. */
+  observe(observer: ConsumerObserver): () => void {
+    this.observers.push(observer);
+    return () => {
+      const i = this.observers.indexOf(observer);
+      if (i >= 0) this.observers.splice(i, 1);
     };
   }
 
@@ -284,7 +343,10 @@ export class HtmqcConsumer {
     this.counters.rebalances++;
     const gen = this.joins;
     for (const topic of Object.keys(assignment)) {
-      for (const partition of assignment[topic]!) this.assign(topic, partition, gen);
+      for (const partition of assignment[topic]!) {
+        this.assign(topic, partition, gen);
+        faultPoint('mid-rebalance');
+      }
     }
   }
 
@@ -479,12 +541,28 @@ export class HtmqcConsumer {
         }
       }
     }
-    if (this.trace !== undefined) this.trace.drain(this.core);
+    if (this.core.tracing) this.drainTrace();
     while (this.startQueue.length > 0) this.startWorker(this.startQueue.pop()!);
+  }
+
+  /** Moves the core's transition records to the trace file and the observers. */
+  private drainTrace(): void {
+    const observers = this.observers.filter((o) => o.transition !== undefined);
+    if (observers.length === 0) {
+      this.trace?.drain(this.core);
+      return;
+    }
+    const trace = this.trace;
+    this.core.drainTrace((r) => {
+      trace?.add(r);
+      const ref = this.refs[r.p]!;
+      for (const o of observers) o.transition!(r, ref);
+    });
   }
 
   /** Command DeadLetter(p, o): the record's outcome becomes its dead letter (committed to the outbox). */
   private deadLetter(run: PartitionRun, o: number): void {
+    faultPoint('mid-dead-letter');
     const record = run.records[o - run.base];
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(record?.headers ?? {})) {
@@ -549,6 +627,7 @@ export class HtmqcConsumer {
     const outcomes = run.outcomes.slice(from, upTo - run.base) as Outcome[];
     const write: LedgerWrite = { topic: run.topic, partition: run.partition, epoch, expectedNext, upTo, outcomes };
     run.writing = true;
+    this.unsafeLedger?.commitBrokerFirst(run, upTo);
     this.pendingWrites.push({ run, write });
     if (!this.flushScheduled && this.ledgerRetryTimer === undefined) {
       this.flushScheduled = true;
@@ -570,8 +649,12 @@ export class HtmqcConsumer {
     this.pendingWrites = [];
     if (batch.length === 0) return;
     let results: CommitResult[] | undefined;
+    const observed = this.observers.some((o) => o.ledgerCommit !== undefined);
+    const t0 = observed ? performance.now() : 0;
+    faultPoint('after-handlers-before-ledger');
     try {
       results = this.config.ledger.commitMany(batch.map((w) => w.write));
+      faultPoint('after-ledger-before-broker-commit');
     } catch (e) {
       this.counters.ledgerErrors++;
       this.config.onError(e);
@@ -588,7 +671,31 @@ export class HtmqcConsumer {
     }
     this.ledgerBackoff = this.config.ledgerRetryBackoffMs;
     this.counters.ledgerCommits++;
+    if (observed) this.reportCommit(batch, results, performance.now() - t0);
     for (let i = 0; i < batch.length; i++) this.onLedgerAnswer(batch[i]!, results[i]!);
+  }
+
+  private reportCommit(batch: readonly PendingWrite[], results: readonly CommitResult[], durationMs: number): void {
+    const writes: CommittedWrite[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const { run, write } = batch[i]!;
+      const accepted = results[i]!.accepted;
+      let deadLettered = 0;
+      if (accepted) for (const o of write.outcomes) if (o.deadLetter !== null) deadLettered++;
+      let firstTimestampMs = -1;
+      for (let o = write.expectedNext; o < write.upTo && o - run.base < run.records.length; o++) {
+        const record = run.records[o - run.base];
+        if (record !== null && record !== undefined) {
+          firstTimestampMs = Number(record.timestamp);
+          break;
+        }
+      }
+      writes.push({
+        topic: write.topic, partition: write.partition, from: write.expectedNext, upTo: write.upTo, accepted, deadLettered, firstTimestampMs,
+      });
+    }
+    const event: LedgerCommitEvent = { durationMs, committedAtMs: Date.now(), writes };
+    for (const o of this.observers) o.ledgerCommit?.(event);
   }
 
   private retryLater(writes: PendingWrite[]): void {
@@ -662,6 +769,7 @@ export class HtmqcConsumer {
       p = this.refs.length;
       this.refs.push({ topic, partition });
       this.indexByKey.set(key, p);
+      this.trace?.declarePartition(p, topic, partition);
     }
     return p;
   }

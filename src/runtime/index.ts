@@ -3,6 +3,9 @@
 
 export * from './config';
 export * from './errors';
-export { HtmqcConsumer, type ConsumerSnapshot, type ConsumerCounters, type PartitionView } from './consumer';
+export {
+  HtmqcConsumer, type ConsumerSnapshot, type ConsumerCounters, type PartitionView, type ConsumerObserver, type CommittedWrite,
+  type LedgerCommitEvent,
+} from './consumer';
 export { DeadLetterRelay, DLQ_HEADERS } from './relay';
 export { TraceFile } from './trace-file';

@@ -5,13 +5,19 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { renderTraceRecord, type Core } from '../core';
+import { renderTraceRecord, type Core, type TraceRecord } from '../core';
 
 export class TraceFile {
   private readonly fd: number;
   private lines: string[] = [];
   private scheduled = false;
   private closed = false;
+  /**
+   * HTMQC_TRACE_SYNC=1 (the crash-injection harness): records are written
+   * before the core's commands run, so a SIGKILL loses at most the records
+   * of a step whose ledger write already returned (trace-check/SCHEMA.md).
+   */
+  private readonly sync = process.env.HTMQC_TRACE_SYNC === '1';
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -22,10 +28,38 @@ export class TraceFile {
   drain(core: Core): void {
     if (this.closed) return;
     core.drainTrace((r) => { this.lines.push(renderTraceRecord(r)); });
+    if (this.sync) {
+      this.flush();
+      return;
+    }
     if (this.lines.length > 0 && !this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /** Buffers one record; the write follows on setImmediate. */
+  add(record: TraceRecord): void {
+    if (this.closed) return;
+    this.lines.push(renderTraceRecord(record));
+    if (this.sync) {
+      this.flush();
+      return;
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /**
+   * Records name partitions by the core's dense number p; the sidecar file
+   * `<trace>.partitions` maps each p to its topic and partition, written
+   * before the first record that uses p (trace-check/SCHEMA.md).
+   */
+  declarePartition(p: number, topic: string, partition: number): void {
+    if (this.closed) return;
+    fs.appendFileSync(`${this.file}.partitions`, `${JSON.stringify({ p, topic, partition })}\n`);
   }
 
   flush(): void {

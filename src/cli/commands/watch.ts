@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { addClientOptions, clientFrom, grpcErrorText, type ClientFlags } from './client-options';
+
+interface TransitionRow {
+  seq: number; action: string; topic: string; partition: number; epoch: number; base: number; pos: number; offset: number; arg: number;
+  time_unix_ms: number;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerWatch(program: Command): void {
+  addClientOptions(program
+    .command('watch')
+    .description('print a running consumer\'s transitions live (htmqc.v1.StateService WatchTransitions) until Ctrl-C'))
+    .option('--topic <topic>', 'only this topic')
+    .option('-p, --partition <n>', 'only this partition (repeatable)', collect, [])
+    .option('--action <ACTION>', 'only this spec action, e.g. COMMIT, DEAD_LETTER (repeatable)', collect, [])
+    .option('--count <n>', 'stop after n transitions')
+    .action(async (flags: ClientFlags & { topic?: string; partition: string[]; action: string[]; count?: string }) => {
+      const client = clientFrom(flags);
+      const limit = flags.count === undefined ? Infinity : Number(flags.count);
+      let seen = 0;
+      const stream = client.watch({
+        topic: flags.topic ?? '', partitions: flags.partition.map(Number), actions: flags.action.map((a) => a.toUpperCase()),
+      });
+      const code = await new Promise<number>((resolve) => {
+        const stop = (): void => { stream.cancel(); resolve(0); };
+        process.once('SIGINT', stop);
+        stream.on('data', (m: { transitions: TransitionRow[]; dropped: number }) => {
+          if (m.dropped > 0) process.stdout.write(flags.json ? `${JSON.stringify({ dropped: m.dropped })}\n` : `... ${m.dropped} transitions dropped (this client read too slowly)\n`);
+          for (const t of m.transitions) {
+            if (seen >= limit) break;
+            seen++;
+            process.stdout.write(flags.json ? `${JSON.stringify(t)}\n`
+              : `${new Date(t.time_unix_ms).toISOString()}  #${t.seq}  ${t.action.padEnd(15)} ${t.topic}/${t.partition}  offset ${t.offset}  arg ${t.arg}  ` +
+                `epoch ${t.epoch}  base ${t.base}  pos ${t.pos}\n`);
+          }
+          if (seen >= limit) stop();
+        });
+        stream.on('error', (e: { code?: number }) => {
+          if (e.code === 1) return resolve(0);
+          process.stderr.write(`htmqc watch: ${flags.address}: ${grpcErrorText(e)}\n`);
+          resolve(1);
+        });
+        stream.on('end', () => resolve(0));
+      });
+      client.close();
+      process.exitCode = code;
+    });
+}

@@ -1,0 +1,53 @@
+// A known-wrong design, switched on only by HTMQC_UNSAFE=broker-commit-first,
+// so that the harness can show that the trace checker and the audit catch it
+// (trace-check/README.md, "Teeth").  Never set in production.
+//
+// broker-commit-first: the consumer's position is committed "to the broker"
+// before the ledger transaction (when the write is queued), and a new holder
+// recovers from that position instead of the ledger's next -- the design the
+// spec's mutants refute.  The broker offset is emulated by a side table in the
+// ledger database so that it is read synchronously at the fence.  A crash
+// between the two commits then skips the records in between (lost).
+
+import type { CommitResult, Ledger, LedgerRow, LedgerWrite, PartitionRef } from '../ledger';
+
+export const UNSAFE_MODE = process.env.HTMQC_UNSAFE;
+
+interface SqliteLike {
+  prepare(sql: string): { run(...a: unknown[]): unknown; get(...a: unknown[]): unknown };
+  exec(sql: string): unknown;
+}
+
+export class BrokerCommitFirstLedger implements Ledger {
+  private readonly db: SqliteLike;
+
+  constructor(private readonly inner: Ledger) {
+    const db = (inner as unknown as { database?: SqliteLike }).database;
+    if (db === undefined) throw new Error('HTMQC_UNSAFE=broker-commit-first needs the SQLite ledger');
+    this.db = db;
+    this.db.exec('CREATE TABLE IF NOT EXISTS htmqc_unsafe_broker (topic TEXT, partition INTEGER, offset INTEGER, PRIMARY KEY (topic, partition))');
+  }
+
+  /** The advisory commit, made before the ledger's. */
+  commitBrokerFirst(ref: PartitionRef, offset: number): void {
+    this.db.prepare('INSERT OR REPLACE INTO htmqc_unsafe_broker (topic, partition, offset) VALUES (?, ?, ?)').run(ref.topic, ref.partition, offset);
+  }
+
+  fence(ref: PartitionRef): { readonly epoch: number; readonly next: number } {
+    const fenced = this.inner.fence(ref);
+    const row = this.db.prepare('SELECT offset FROM htmqc_unsafe_broker WHERE topic = ? AND partition = ?').get(ref.topic, ref.partition) as
+      { offset: number } | undefined;
+    if (row === undefined || row.offset === fenced.next) return fenced;
+    // Recover from the broker offset: the ledger is told to continue from there.
+    this.db.prepare('DELETE FROM htmqc_offsets WHERE topic = ? AND partition = ? AND offset >= ?').run(ref.topic, ref.partition, row.offset);
+    this.db.prepare('UPDATE htmqc_partitions SET next = ? WHERE topic = ? AND partition = ?').run(row.offset, ref.topic, ref.partition);
+    return { epoch: fenced.epoch, next: row.offset };
+  }
+
+  read(ref: PartitionRef): LedgerRow | undefined { return this.inner.read(ref); }
+  commit(write: LedgerWrite): CommitResult { return this.inner.commit(write); }
+  commitMany(writes: readonly LedgerWrite[]): CommitResult[] { return this.inner.commitMany(writes); }
+  deadLetters(...a: Parameters<Ledger['deadLetters']>): ReturnType<Ledger['deadLetters']> { return this.inner.deadLetters(...a); }
+  lastDeadLetter(ref: PartitionRef): number { return this.inner.lastDeadLetter(ref); }
+  close(): void { this.inner.close(); }
+}

@@ -1,0 +1,431 @@
+// The crash-injection soak: a real broker, a group of traced consumer
+// processes sharing one SQLite ledger, and faults on a schedule; then the
+// fast checker, a TLC check of a slice of the merged trace, and the audit.
+//
+//   node dist/trace-check/harness/main.js [--messages N] [--partitions P]
+//        [--members M] [--kills K] [--broker-restarts R] [--zombies Z]
+//        [--joins J] [--window W] [--poison-every E] [--port PORT]
+//        [--tlc-records N | --no-tlc] [--unsafe broker-commit-first] [--seed S]
+//
+// The schedule.  Messages are produced in chunks, one before each fault and
+// one at the end, so consumption cannot outrun the faults.  Before each
+// fault the harness waits until the group has committed half of what was
+// produced since the previous one.  Kills rotate over: a plain SIGKILL of a
+// member (then a replacement starts), and a new member armed with HTMQC_FAULT
+// at each dangerous point (after-handlers-before-ledger, after-ledger-before-
+// broker-commit, mid-rebalance, mid-dead-letter) that SIGKILLs itself there.
+// Other faults: SIGKILL + restart of the broker, a member joining and one
+// leaving gracefully, and a zombie (SIGSTOP for longer than the session
+// timeout, then SIGCONT after its partitions moved).
+
+import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import Database from 'better-sqlite3';
+import { Kafka, logLevel } from 'kafkajs';
+import { brokerAddress, kill9Broker, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../tools/kafka/broker';
+import { audit, dumpLedger, formatAudit, type AuditReport } from '../audit/audit';
+import { checkTraces, expandFiles, formatResult } from '../checker/main';
+import type { CheckResult } from '../checker/replay';
+import { runTlcOnMerged, type TlcResult } from '../tlc/generate';
+import { EFFECTS_DDL, type SoakWorkerOptions } from './worker';
+
+export interface SoakOptions {
+  messages: number;
+  partitions: number;
+  members: number;
+  kills: number;
+  brokerRestarts: number;
+  zombies: number;
+  joins: number;
+  window: number;
+  maxRetries: number;
+  poisonEvery: number;
+  valueBytes: number;
+  port: number;
+  /** Records of the merged trace TLC checks (0 = no TLC). */
+  tlcRecords: number;
+  unsafe?: string;
+  seed: number;
+  /** Gives up (and fails) after this long. */
+  timeoutSec: number;
+  workDir?: string;
+  log?: (line: string) => void;
+}
+
+export const DEFAULTS: SoakOptions = {
+  messages: 100000, partitions: 6, members: 3, kills: 20, brokerRestarts: 2, zombies: 1, joins: 2, window: 400, maxRetries: 1,
+  poisonEvery: 500, valueBytes: 100, port: 19592, tlcRecords: 150, seed: 1, timeoutSec: 540,
+};
+
+export interface SoakResult {
+  readonly options: SoakOptions;
+  readonly seconds: number;
+  readonly produced: number;
+  readonly kills: number;
+  readonly killsByKind: Record<string, number>;
+  readonly brokerRestarts: number;
+  readonly zombies: number;
+  readonly joins: number;
+  readonly completed: boolean;
+  readonly check: CheckResult;
+  readonly audit: AuditReport;
+  readonly tlc: TlcResult | undefined;
+  readonly workDir: string;
+  readonly ok: boolean;
+}
+
+const FAULT_POINTS = ['after-handlers-before-ledger', 'after-ledger-before-broker-commit', 'mid-rebalance', 'mid-dead-letter'] as const;
+const KILL_KINDS = ['sigkill', ...FAULT_POINTS] as const;
+type KillKind = typeof KILL_KINDS[number];
+
+const SESSION_TIMEOUT = 3000;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Member {
+  readonly child: ChildProcess;
+  readonly index: number;
+  readonly armed: KillKind | undefined;
+  exited: boolean;
+  signal: NodeJS.Signals | null;
+  stopping: boolean;
+  killedByHarness: boolean;
+}
+
+export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const t0 = Date.now();
+  const random = rng(opts.seed);
+  const root = repoRoot();
+  const broker: BrokerOptions = {
+    port: opts.port, controllerPort: opts.port + 1,
+    dataDir: path.join(root, '.cache', 'kafka-run', `test-soak-${opts.port}`),
+    overrides: ['group.min.session.timeout.ms=1000', 'group.initial.rebalance.delay.ms=0', 'num.partitions=1'],
+  };
+  const brokers = brokerAddress(broker);
+  const workDir = opts.workDir ?? path.join(root, '.cache', 'soak', `run-${opts.port}`);
+  fs.rmSync(workDir, { recursive: true, force: true });
+  const traceDir = path.join(workDir, 'traces');
+  fs.mkdirSync(traceDir, { recursive: true });
+  const db = path.join(workDir, 'ledger.db');
+  const topic = `soak-${opts.seed}-${Date.now().toString(36)}`;
+  const groupId = `g-${topic}`;
+  {
+    const d = new Database(db);
+    d.pragma('journal_mode = WAL');
+    d.exec(EFFECTS_DDL);
+    d.close();
+  }
+
+  await wipeBroker(broker);
+  const started = await startBroker(broker);
+  log(`soak: broker ${brokers} up in ${started.startupMs} ms; work dir ${path.relative(process.cwd(), workDir)}`);
+  const kafka = new Kafka({
+    clientId: 'htmqc-soak', brokers: [brokers], logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 15000,
+    retry: { retries: 60, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+  const members: Member[] = [];
+  const killsByKind: Record<string, number> = {};
+  let kills = 0, restarts = 0, zombies = 0, joins = 0, produced = 0, memberCount = 0;
+  const workerJs = path.join(__dirname, 'worker.js');
+
+  const forkMember = (armed?: KillKind): Member => {
+    const index = memberCount++;
+    const trace = path.join(traceDir, `m${String(index).padStart(3, '0')}.ndjson`);
+    const wo: SoakWorkerOptions = {
+      brokers, groupId, topic, db, trace, window: opts.window, maxRetries: opts.maxRetries, retryBackoff: 10,
+      poisonEvery: opts.poisonEvery, sessionTimeout: SESSION_TIMEOUT, heartbeatInterval: 300,
+    };
+    const env: NodeJS.ProcessEnv = { ...process.env, HTMQC_TRACE_SYNC: '1' };
+    delete env.HTMQC_FAULT;
+    if (armed !== undefined && armed !== 'sigkill') {
+      env.HTMQC_FAULT = armed;
+      env.HTMQC_FAULT_AFTER = String(armed === 'mid-rebalance' || armed === 'mid-dead-letter' ? 1 : 1 + Math.floor(random() * 4));
+    }
+    if (opts.unsafe !== undefined) env.HTMQC_UNSAFE = opts.unsafe;
+    const child = fork(workerJs, [JSON.stringify(wo)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
+    child.stderr?.on('data', () => undefined);
+    const m: Member = { child, index, armed, exited: false, signal: null, stopping: false, killedByHarness: false };
+    child.on('exit', (code, signal) => {
+      m.exited = true;
+      m.signal = signal;
+      if (signal === 'SIGKILL' && m.armed !== undefined && m.armed !== 'sigkill' && !m.killedByHarness) {
+        kills++;
+        killsByKind[m.armed] = (killsByKind[m.armed] ?? 0) + 1;
+      }
+      // A member that died on its own (kafkajs gave up while the broker was down) is replaced.
+      if (!m.stopping && signal === null && !finished) {
+        log(`soak: member ${index} exited (${code}); starting a replacement`);
+        forkMember();
+      }
+    });
+    members.push(m);
+    return m;
+  };
+  const live = (): Member[] => members.filter((m) => !m.exited && !m.stopping && m.armed === undefined);
+  let finished = false;
+
+  const committed = (): number => {
+    try {
+      const d = new Database(db, { readonly: true, timeout: 5000 });
+      try {
+        return (d.prepare('SELECT coalesce(sum(next), 0) AS n FROM htmqc_partitions WHERE topic = ?').get(topic) as { n: number }).n;
+      } finally {
+        d.close();
+      }
+    } catch {
+      return -1;
+    }
+  };
+  let lastCommitted = 0;
+  const progress = (): string =>
+    `committed ${lastCommitted}/${produced} of ${opts.messages}; kills ${kills}/${opts.kills}; broker restarts ${restarts}/${opts.brokerRestarts}; ` +
+    `zombies ${zombies}; joins ${joins}; members ${members.filter((m) => !m.exited).length}; ${((Date.now() - t0) / 1000).toFixed(0)} s`;
+  const ticker = setInterval(() => {
+    const c = committed();
+    if (c >= 0) lastCommitted = c;
+    log(`soak: ${progress()}`);
+  }, 2000);
+
+  // --------------------------------------------------------- schedule --
+  type Event = 'kill' | 'broker' | 'zombie' | 'join';
+  const events: Event[] = [];
+  for (let i = 0; i < opts.kills; i++) events.push('kill');
+  for (let i = 0; i < opts.brokerRestarts; i++) events.push('broker');
+  for (let i = 0; i < opts.zombies; i++) events.push('zombie');
+  for (let i = 0; i < opts.joins; i++) events.push('join');
+  for (let i = events.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [events[i], events[j]] = [events[j]!, events[i]!];
+  }
+  const chunks = events.length + 1;
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const pad = 'x'.repeat(Math.max(0, opts.valueBytes - 10));
+  const produceChunk = async (i: number): Promise<void> => {
+    const target = Math.round((opts.messages * (i + 1)) / chunks);
+    while (produced < target) {
+      const messages = [];
+      const upTo = Math.min(target, produced + 5000);
+      for (let k = produced; k < upTo; k++) {
+        messages.push({ partition: k % opts.partitions, key: `k${k}`, value: `${String(k).padStart(10, '0')}${pad}` });
+      }
+      await producer.send({ topic, acks: -1, messages });
+      produced = upTo;
+    }
+  };
+  const waitCommitted = async (target: number, timeoutMs: number): Promise<boolean> => {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const c = committed();
+      if (c >= 0) lastCommitted = c;
+      if (c >= target) return true;
+      await sleep(200);
+    }
+    return false;
+  };
+
+  let completed = false;
+  const deadline = t0 + opts.timeoutSec * 1000;
+  let kindIndex = 0;
+  try {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: opts.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    await producer.connect();
+    for (let i = 0; i < opts.members; i++) forkMember();
+    await produceChunk(0);
+    await waitCommitted(Math.floor(produced / 2), Math.max(5000, deadline - Date.now() - 60000));
+    for (let i = 0; i < events.length; i++) {
+      let armed: Member | undefined;
+      let armedKind: KillKind | undefined;
+      const ev = events[i]!;
+      switch (ev) {
+        case 'kill': {
+          const kind = KILL_KINDS[kindIndex++ % KILL_KINDS.length]!;
+          if (kind === 'sigkill') {
+            const victims = live();
+            const v = victims[Math.floor(random() * victims.length)];
+            if (v !== undefined) {
+              v.child.kill('SIGKILL');
+              kills++;
+              killsByKind.sigkill = (killsByKind.sigkill ?? 0) + 1;
+              forkMember();
+            }
+          } else {
+            armed = forkMember(kind);
+            armedKind = kind;
+          }
+          break;
+        }
+        case 'broker': {
+          log('soak: SIGKILL of the broker');
+          await kill9Broker(broker);
+          await sleep(1000);
+          const r = await startBroker(broker);
+          restarts++;
+          log(`soak: broker restarted in ${r.startupMs} ms`);
+          break;
+        }
+        case 'zombie': {
+          const v = live()[0];
+          if (v !== undefined) {
+            v.child.kill('SIGSTOP');
+            log(`soak: member ${v.index} paused (SIGSTOP) past the session timeout`);
+            await sleep(SESSION_TIMEOUT * 2 + 2000);
+            v.child.kill('SIGCONT');
+            zombies++;
+          }
+          break;
+        }
+        case 'join': {
+          forkMember();
+          await sleep(SESSION_TIMEOUT);
+          const v = live()[0];
+          if (v !== undefined) {
+            v.stopping = true;
+            v.child.send({ type: 'stop' });
+          }
+          joins++;
+          break;
+        }
+      }
+      const before = produced;
+      await produceChunk(i + 1);
+      await waitCommitted(before + Math.floor((produced - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
+      if (armed !== undefined) {
+        // It dies at its point once it handles records; if it never gets there it is killed here.
+        const until = Date.now() + 8000;
+        while (!armed.exited && Date.now() < until) await sleep(100);
+        if (!armed.exited) {
+          armed.killedByHarness = true;
+          armed.child.kill('SIGKILL');
+          kills++;
+          const k = `${armedKind} (not reached: plain SIGKILL)`;
+          killsByKind[k] = (killsByKind[k] ?? 0) + 1;
+        }
+      }
+    }
+        await producer.disconnect();
+    completed = await waitCommitted(opts.messages, Math.max(10000, deadline - Date.now()));
+    log(`soak: ${completed ? 'all committed' : 'TIMED OUT'}: ${progress()}`);
+  } finally {
+    finished = true;
+    clearInterval(ticker);
+    await Promise.all(members.filter((m) => !m.exited).map((m) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => m.child.kill('SIGKILL'), 15000);
+      m.child.once('exit', () => { clearTimeout(timer); resolve(); });
+      m.stopping = true;
+      if (m.child.connected) m.child.send({ type: 'stop' });
+      else m.child.kill('SIGKILL');
+    })));
+  }
+
+  let check: CheckResult;
+  let auditReport: AuditReport;
+  let tlc: TlcResult | undefined;
+  try {
+    const endOffsets: Record<string, number> = {};
+    {
+      const admin = kafka.admin();
+      await admin.connect();
+      for (const o of await admin.fetchTopicOffsets(topic)) endOffsets[o.partition] = Number(o.high);
+      await admin.disconnect();
+    }
+    const ledger = dumpLedger(db, topic);
+    fs.writeFileSync(path.join(workDir, 'run.json'), JSON.stringify({ brokers, topic, db, endOffsets, maxRetries: opts.maxRetries, window: opts.window }, null, 1));
+    fs.writeFileSync(path.join(workDir, 'ledger.json'), JSON.stringify(ledger));
+    const merged = path.join(workDir, 'merged.ndjson');
+    check = checkTraces({
+      files: expandFiles([traceDir]), maxRetries: opts.maxRetries, window: opts.window, endOffsets, ledger,
+      ...(opts.tlcRecords > 0 ? { merged } : {}),
+    });
+    log(`soak: checker: ${formatResult(check)}`);
+    auditReport = await audit(brokers, topic, db, endOffsets);
+    log(`soak: ${formatAudit(auditReport)}`);
+    if (opts.tlcRecords > 0 && fs.existsSync(merged)) {
+      tlc = await runTlcOnMerged(merged, path.join(workDir, 'tlc'), {
+        records: opts.tlcRecords, maxRetries: opts.maxRetries, window: opts.window, endOffsets,
+      });
+      log(`soak: TLC on the first ${tlc.records} merged records: ${tlc.ok ? 'a behaviour of DCSM' : 'NOT a behaviour'} (${tlc.summary})`);
+    }
+  } finally {
+    await stopBroker(broker).catch((e: unknown) => log(`soak: stopping the broker failed: ${String(e)}`));
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const ok = completed && check.ok && auditReport.duplicated === 0 && auditReport.lost === 0 && auditReport.orphans === 0 &&
+    (tlc === undefined || tlc.ok);
+  return {
+    options: opts, seconds, produced, kills, killsByKind, brokerRestarts: restarts, zombies, joins, completed,
+    check, audit: auditReport, tlc, workDir, ok,
+  };
+}
+
+export function parseSoakArgs(argv: string[]): SoakOptions {
+  const o: SoakOptions = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i]!;
+    const num = (): number => {
+      const n = Number(argv[++i]);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${v} needs a non-negative number`);
+      return n;
+    };
+    switch (v) {
+      case '--messages': o.messages = num(); break;
+      case '--partitions': o.partitions = num(); break;
+      case '--members': o.members = num(); break;
+      case '--kills': o.kills = num(); break;
+      case '--broker-restarts': o.brokerRestarts = num(); break;
+      case '--zombies': o.zombies = num(); break;
+      case '--joins': o.joins = num(); break;
+      case '--window': o.window = num(); break;
+      case '--max-retries': o.maxRetries = num(); break;
+      case '--poison-every': o.poisonEvery = num(); break;
+      case '--value-bytes': o.valueBytes = num(); break;
+      case '--port': o.port = num(); break;
+      case '--tlc-records': o.tlcRecords = num(); break;
+      case '--no-tlc': o.tlcRecords = 0; break;
+      case '--seed': o.seed = num(); break;
+      case '--timeout': o.timeoutSec = num(); break;
+      case '--unsafe': o.unsafe = argv[++i]; break;
+      case '--work-dir': o.workDir = argv[++i]; break;
+      default: throw new Error(`unknown option ${v}`);
+    }
+  }
+  return o;
+}
+
+export function summaryLine(r: SoakResult): string {
+  return JSON.stringify({
+    soak: 'trace-check', messages: r.options.messages, produced: r.produced, seconds: Math.round(r.seconds),
+    kills: r.kills, killsByKind: r.killsByKind, brokerRestarts: r.brokerRestarts, zombies: r.zombies, joins: r.joins,
+    completed: r.completed, checker: { ok: r.check.ok, records: r.check.records, recordsPerSecond: Math.round(r.check.records / r.check.seconds),
+      lostCommitsInferred: r.check.lostCommitsInferred, lostFencesInferred: r.check.lostFencesInferred,
+      violation: r.check.violation === undefined ? undefined : `${r.check.violation.file}:${r.check.violation.line}: ${r.check.violation.reason}` },
+    audit: { expected: r.audit.expected, committed: r.audit.committed, duplicated: r.audit.duplicated, lost: r.audit.lost,
+      deadLettered: r.audit.deadLettered, orphans: r.audit.orphans },
+    tlc: r.tlc === undefined ? undefined : { ok: r.tlc.ok, records: r.tlc.records, seconds: r.tlc.seconds },
+    ok: r.ok,
+  });
+}
+
+if (require.main === module) {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  runSoak(parseSoakArgs(process.argv.slice(2))).then((r) => {
+    console.log(summaryLine(r));
+    console.log(r.ok ? 'SOAK OK: 0 duplicates, 0 losses' : 'SOAK FAILED');
+    process.exit(r.ok ? 0 : 1);
+  }, (e: unknown) => {
+    console.error(`soak failed: ${e instanceof Error ? e.stack : String(e)}`);
+    process.exit(2);
+  });
+}

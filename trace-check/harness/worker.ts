@@ -1,0 +1,76 @@
+// One consumer process of a soak run (trace-check/harness/main.ts): the
+// htmqc consumer with tracing on, a SQLite ledger shared by the group, and a
+// handler whose effect is one row of soak_effects per record (written through
+// tx, so it commits with the offset).  Records whose key index is a multiple
+// of poisonEvery always throw and end dead-lettered.  Stopped by an IPC
+// {type:'stop'}; killed by the harness or by its own HTMQC_FAULT point.
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+import { Kafka, logLevel } from 'kafkajs';
+import { createConsumer, openSqliteLedger } from '../../src';
+
+export interface SoakWorkerOptions {
+  brokers: string;
+  groupId: string;
+  topic: string;
+  db: string;
+  trace: string;
+  window: number;
+  maxRetries: number;
+  retryBackoff: number;
+  /** 0 = no poison records. */
+  poisonEvery: number;
+  sessionTimeout: number;
+  heartbeatInterval: number;
+}
+
+export const EFFECTS_DDL =
+  'CREATE TABLE IF NOT EXISTS soak_effects (partition INTEGER NOT NULL, offset INTEGER NOT NULL, pid INTEGER NOT NULL, value INTEGER NOT NULL)';
+
+async function main(): Promise<void> {
+  const o = JSON.parse(process.argv[2]!) as SoakWorkerOptions;
+  const kafka = new Kafka({
+    clientId: `htmqc-soak-${process.pid}`, brokers: [o.brokers], logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000, requestTimeout: 10000, retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+  const ledger = openSqliteLedger({ path: o.db, busyTimeoutMs: 20000 });
+  const consumer = createConsumer({
+    kafka, groupId: o.groupId, topics: [o.topic], ledger, trace: o.trace,
+    maxInFlightPerPartition: o.window, maxRetries: o.maxRetries, retryBackoff: o.retryBackoff,
+    brokerCommitIntervalMs: 500, stopTimeoutMs: 5000,
+    consumerOptions: {
+      sessionTimeout: o.sessionTimeout, heartbeatInterval: o.heartbeatInterval, rebalanceTimeout: o.sessionTimeout * 2,
+      retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2000 },
+    },
+    handler: (m, tx) => {
+      const value = m.value === null ? -1 : Number(m.value.toString('latin1', 0, 10));
+      if (o.poisonEvery > 0 && value % o.poisonEvery === o.poisonEvery - 1) throw new Error(`poison record ${value}`);
+      tx.execute('INSERT INTO soak_effects (partition, offset, pid, value) VALUES (?, ?, ?, ?)', [m.partition, m.offset, process.pid, value]);
+    },
+  });
+  process.on('message', (msg: { type?: string }) => {
+    if (msg.type !== 'stop') return;
+    consumer.stop().then(() => {
+      ledger.close();
+      process.exit(0);
+    }, (e: unknown) => {
+      console.error(`soak worker ${process.pid}: stop failed: ${String(e)}`);
+      process.exit(2);
+    });
+  });
+  // A dead broker makes kafkajs give up after its retries: start again, as a supervisor would.
+  process.on('unhandledRejection', (e) => {
+    console.error(`soak worker ${process.pid}: ${String(e)}`);
+    process.exit(3);
+  });
+  await consumer.start();
+  process.send?.({ type: 'ready' });
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(`soak worker ${process.pid} failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
