@@ -24,7 +24,7 @@ export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
         test-integration tlc coq bench-core bench-throughput conformance \
-        conformance-gen conformance-check demo bench-service soak soak-long broker-up broker-down verify clean
+        conformance-gen conformance-check demo bench bench-service soak soak-long broker-up broker-down verify clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -95,6 +95,11 @@ soak-long: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## the LR-HtmqC test: 10 mil
 
 demo: build $(NATIVE) $(KAFKA_LIBS) ## htmqc end to end on the embedded default: local broker, SQLite ledger, 3 consumers, injected crashes, audit
 	node dist/tools/demo/run.js $(ARGS)
+
+bench: build $(NATIVE) $(KAFKA_LIBS) ## throughput, latency, memory and core vs kafkajs and kcat -> bench/results/ (not in verify)
+	sh bench/install-kcat.sh
+	node dist/bench/main.js $(ARGS)
+	node dist/bench/chart.js
 
 bench-service: build $(NATIVE) $(KAFKA_LIBS) ## GetPartition latency and throughput with/without a WatchTransitions client
 	node dist/bench/service.js
