@@ -210,8 +210,12 @@ cmd_start() {
   fi
   rm -f "$PIDFILE"
 
-  local p
+  # A broker just killed with SIGKILL can still hold its sockets for a moment
+  # after its /proc entry stops naming it (the kernel releases memory before
+  # files), so give a busy port a few seconds to come free before failing.
+  local p port_deadline=$(( $(now_ms) + 15000 ))
   for p in "$PORT" "$CPORT"; do
+    while port_in_use "$p" && [ "$(now_ms)" -lt "$port_deadline" ]; do sleep 0.2; done
     if port_in_use "$p"; then
       err "port $p on 127.0.0.1 is already in use by another process (no broker of $DIR runs); pick other ports with HTMQC_KAFKA_PORT / HTMQC_KAFKA_CONTROLLER_PORT"
       command -v ss >/dev/null && ss -ltnp "sport = :$p" >&2 2>/dev/null || true
