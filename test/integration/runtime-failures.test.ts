@@ -7,13 +7,13 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 import * as assert from 'assert';
 import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as path from 'path';
 import type { IHeaders } from 'kafkajs';
-import { brokerAddress, brokerTimings, kill9Broker, restartBroker, startBroker, stopBroker, wipeBroker } from '../../tools/kafka/broker';
+import { brokerAddress, kill9Broker, restartBroker } from '../../tools/kafka/broker';
 import { DLQ_HEADERS } from '../../src';
 import {
   audit, brokerOptions, createTopic, forkWorker, kafkaClient, killWorker, prepareDb, produce, stopWorker, totalNext, waitFor, whenReady,
+  useSuiteBroker,
 } from './runtime/harness';
 
 const opts = brokerOptions(19296, 'failures');
@@ -48,20 +48,7 @@ describe('runtime failures: poison records to the dead-letter topic, broker rest
   this.timeout(170000);
   const run = crypto.randomBytes(3).toString('hex');
 
-  before(async function () {
-    this.timeout(90000);
-    await wipeBroker(opts);
-    const started = await startBroker(opts);
-    console.log(`      broker on ${started.address} in ${started.startupMs} ms`);
-    fs.rmSync(workDir, { recursive: true, force: true });
-    fs.mkdirSync(workDir, { recursive: true });
-  });
-
-  after(async function () {
-    this.timeout(60000);
-    await stopBroker(opts).catch((e: unknown) => console.error(`      stopping the broker failed: ${String(e)}`));
-    console.log(`      broker timings (ms): ${JSON.stringify(brokerTimings)}`);
-  });
+  useSuiteBroker(opts, workDir);
 
   it('dead-letters poison records exactly once with their source in headers; the partition keeps going (Fail, Retry, DeadLetter, PublishDeadLetter)', async function () {
     const kafka = kafkaClient(opts, 'poison');

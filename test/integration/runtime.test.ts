@@ -11,10 +11,11 @@ import * as assert from 'assert';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { brokerAddress, brokerTimings, startBroker, stopBroker, wipeBroker } from '../../tools/kafka/broker';
+import { brokerAddress } from '../../tools/kafka/broker';
 import { createConsumer, openSqliteLedger } from '../../src';
 import {
   audit, brokerOptions, createTopic, effectsByPid, forkWorker, kafkaClient, killWorker, prepareDb, produce, stopWorker, totalNext, waitFor, whenReady, whenStats,
+  useSuiteBroker,
 } from './runtime/harness';
 
 const opts = brokerOptions(19292, 'main');
@@ -24,20 +25,7 @@ describe('runtime: kafkajs consumer on the DCSM core with the SQLite ledger (rea
   this.timeout(170000);
   const run = crypto.randomBytes(3).toString('hex');
 
-  before(async function () {
-    this.timeout(90000);
-    await wipeBroker(opts);
-    const started = await startBroker(opts);
-    console.log(`      broker on ${started.address} in ${started.startupMs} ms`);
-    fs.rmSync(workDir, { recursive: true, force: true });
-    fs.mkdirSync(workDir, { recursive: true });
-  });
-
-  after(async function () {
-    this.timeout(60000);
-    await stopBroker(opts).catch((e: unknown) => console.error(`      stopping the broker failed: ${String(e)}`));
-    console.log(`      broker timings (ms): ${JSON.stringify(brokerTimings)}`);
-  });
+  useSuiteBroker(opts, workDir);
 
   it('consumes every record exactly once in one process, with a trace (Assign, Fetch, Commit, CommitBroker)', async function () {
     const kafka = kafkaClient(opts, 'single');

@@ -8,10 +8,32 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
-import { brokerAddress, repoRoot, type BrokerOptions } from '../../../tools/kafka/broker';
+import { brokerAddress, brokerTimings, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../../tools/kafka/broker';
 
 export function brokerOptions(port: number, name: string): BrokerOptions {
   return { port, controllerPort: port + 1, dataDir: path.join(repoRoot(), '.cache', 'kafka-run', `test-runtime-${name}-${port}`) };
+}
+
+/**
+ * Registers the mocha hooks every runtime suite shares: a wiped broker of its
+ * own started before the suite (with an empty work directory), and stopped
+ * after it even when a test failed.
+ */
+export function useSuiteBroker(opts: BrokerOptions, workDir: string): void {
+  before(async function () {
+    this.timeout(90000);
+    await wipeBroker(opts);
+    const started = await startBroker(opts);
+    console.log(`      broker on ${started.address} in ${started.startupMs} ms`);
+    fs.rmSync(workDir, { recursive: true, force: true });
+    fs.mkdirSync(workDir, { recursive: true });
+  });
+
+  after(async function () {
+    this.timeout(60000);
+    await stopBroker(opts).catch((e: unknown) => console.error(`      stopping the broker failed: ${String(e)}`));
+    console.log(`      broker timings (ms): ${JSON.stringify(brokerTimings)}`);
+  });
 }
 
 export function kafkaClient(opts: BrokerOptions, clientId: string): Kafka {
