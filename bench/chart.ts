@@ -35,7 +35,7 @@ const VARIANTS: readonly [string, string, string][] = [
   ['htmqcTs', 'htmqc ts core', '#6baed6'],
   ['kafkajs', 'kafkajs', '#ff7f0e'],
   ['kcat', 'kcat', '#7f7f7f'],
-  ['htmqcWide', 'htmqc window 20k', '#2ca02c'],
+  ['htmqcEffect', 'htmqc + INSERT effect', '#2ca02c'],
 ];
 
 export function escapeXml(s: string): string {

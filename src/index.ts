@@ -9,8 +9,8 @@
  * any point, broker restarts, rebalances and zombie members of an old
  * generation):
  * - the statements a handler queues with `tx.execute(sql, params)`: they run
- *   in ONE ledger transaction together with the partition's next offset, a
- *   per-offset outcome row and the epoch check (the ledger issues a fencing
+ *   in ONE ledger transaction together with the partition's next offset, the
+ *   committed range of offsets and the epoch check (the ledger issues a fencing
  *   epoch on every assignment and rejects commits of older epochs);
  * - the dead-letter outbox row of a record whose retries are spent, written
  *   in that same transaction; and its copy in the dead-letter topic, relayed
@@ -60,8 +60,8 @@ export { startStateService, type StateService, type StateServiceOptions } from '
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics';
 export {
   openSqliteLedger, SqliteLedger, LedgerError, LedgerBusyError, LedgerIoError, LedgerStatementError, LedgerSchemaError,
-  LedgerArgumentError, OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE,
-  type SqliteLedgerOptions, type Ledger, type LedgerWrite, type LedgerRow, type CommitResult, type Outcome,
+  LedgerArgumentError, OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE, outcomeAt, committedRanges, exceptionalOffsets,
+  type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset, type Ledger, type LedgerWrite, type LedgerRow, type CommitResult, type Outcome,
   type PartitionRef, type Statement, type DeadLetterEntry, type OutboxEntry,
 } from './ledger';
 

@@ -2,4 +2,7 @@
 
 export * from './types';
 export * from './errors';
-export { SqliteLedger, openSqliteLedger, classifySqliteError, SCHEMA_VERSION, type SqliteLedgerOptions } from './sqlite';
+export {
+  SqliteLedger, openSqliteLedger, classifySqliteError, SCHEMA_VERSION, outcomeAt, committedRanges, exceptionalOffsets,
+  type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset,
+} from './sqlite';

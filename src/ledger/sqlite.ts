@@ -4,18 +4,35 @@
 // otherwise (better-sqlite3 leaves WAL at NORMAL, which can lose the last
 // transactions on power loss).  Every commit, and every group commit of many
 // writes, is ONE `BEGIN IMMEDIATE` transaction, so the fencing check, the
-// per-offset outcome rows, the user's effect statements, the dead-letter
-// outbox rows and the new `next` are applied together or not at all.
+// committed range, the user's effect statements, the dead-letter outbox rows,
+// the absent rows and the new `next` are applied together or not at all.
 //
-// Tables (schema version 1, created on first use, PRAGMA user_version = 1 and
+// Tables (schema version 2, created on first use, PRAGMA user_version = 2 and
 // one row in htmqc_schema_version):
 //   htmqc_partitions(topic, partition, epoch, next, writer)  -- spec ledger[p]
-//   htmqc_offsets(topic, partition, offset, outcome, epoch)  -- spec effects \o dlq;
-//       its primary key is NoDuplicateInv: a second outcome row for an offset
-//       cannot exist, so a duplicate commit would abort its transaction.
-//   htmqc_dead_letters(topic, partition, offset, ...)        -- the outbox (spec dlq)
+//   htmqc_ranges(topic, partition, first, next, epoch)       -- spec effects \o dlq,
+//       one row per accepted write: the offsets [first, next) committed by
+//       spec Commit at `epoch`.  Commit accepts a write only when its epoch is
+//       the ledger's AND its expectedNext is the ledger's next, and then sets
+//       next to upTo in the same transaction, so the ranges of a partition are
+//       contiguous from 0 to next and never overlap.  NoDuplicateInv is that
+//       `next` check, made in the same transaction as the range insert; the
+//       primary key (topic, partition, first) backs it up: a second range
+//       starting at the same offset cannot exist.
+//   htmqc_dead_letters(topic, partition, offset, ...)        -- the outbox (spec dlq);
+//       a row here is also the outcome DeadLettered of its offset.
+//   htmqc_absent(topic, partition, offset, epoch)            -- offsets whose
+//       outcome is Absent (no record there; rare).
+// Every other offset inside a range has the outcome Done.  outcomeAt and
+// committedRanges read these tables from any better-sqlite3 handle, including
+// a read-only one.
+//
+// Version 1 kept one row per committed offset in htmqc_offsets(topic,
+// partition, offset, outcome, epoch); opening such a database migrates it
+// (migrateV1 below).
 
 import Database from 'better-sqlite3';
+import { CommitThread } from './sqlite-thread';
 import {
   LedgerArgumentError, LedgerBusyError, LedgerError, LedgerIoError, LedgerSchemaError, LedgerStatementError,
 } from './errors';
@@ -24,7 +41,7 @@ import {
   type CommitResult, type Ledger, type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef,
 } from './types';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export interface SqliteLedgerOptions {
   /** Path of the database file (created if missing). */
@@ -41,6 +58,12 @@ export interface SqliteLedgerOptions {
    * the tables a handler's effects write to exist. Must be idempotent.
    */
   readonly userSchema?: string;
+  /**
+   * commitManyAsync runs the group commit on a worker thread with its own
+   * connection, so the fsync never blocks the event loop (default true; the
+   * consumer uses it when present).  false: commitManyAsync commits inline.
+   */
+  readonly commitThread?: boolean;
 }
 
 const SCHEMA = `
@@ -55,11 +78,19 @@ CREATE TABLE IF NOT EXISTS htmqc_partitions (
   writer    INTEGER NOT NULL,
   PRIMARY KEY (topic, partition)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS htmqc_offsets (
+CREATE TABLE IF NOT EXISTS htmqc_ranges (
+  topic     TEXT    NOT NULL,
+  partition INTEGER NOT NULL,
+  first     INTEGER NOT NULL,
+  next      INTEGER NOT NULL,
+  epoch     INTEGER NOT NULL,
+  PRIMARY KEY (topic, partition, first),
+  CHECK (first < next)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS htmqc_absent (
   topic     TEXT    NOT NULL,
   partition INTEGER NOT NULL,
   offset    INTEGER NOT NULL,
-  outcome   TEXT    NOT NULL CHECK (outcome IN ('Done', 'DeadLettered', 'Absent')),
   epoch     INTEGER NOT NULL,
   PRIMARY KEY (topic, partition, offset)
 ) WITHOUT ROWID;
@@ -77,6 +108,107 @@ CREATE TABLE IF NOT EXISTS htmqc_dead_letters (
   PRIMARY KEY (topic, partition, offset)
 ) WITHOUT ROWID;
 `;
+
+// Version 1 -> 2, in the migration's transaction.  MIGRATE_V1_CHECK finds an
+// offset whose outcome and outbox disagree (DeadLettered without a dead-letter
+// row, or a dead-letter row under another outcome): version 2 reads the
+// outcome from the outbox, so such a database is refused, not migrated.
+// MIGRATE_V1 then turns each contiguous run of same-epoch offsets into one
+// range (offset minus its rank within the epoch is constant along a run),
+// moves the Absent rows to htmqc_absent, and drops htmqc_offsets.
+const MIGRATE_V1_CHECK = `
+SELECT o.topic, o.partition, o.offset, o.outcome FROM htmqc_offsets o
+WHERE (o.outcome = 'DeadLettered') <> EXISTS (
+  SELECT 1 FROM htmqc_dead_letters d WHERE d.topic = o.topic AND d.partition = o.partition AND d.offset = o.offset)
+LIMIT 1`;
+const MIGRATE_V1 = `
+INSERT INTO htmqc_ranges (topic, partition, first, next, epoch)
+  SELECT topic, partition, min(offset), max(offset) + 1, epoch FROM (
+    SELECT topic, partition, offset, epoch,
+           offset - row_number() OVER (PARTITION BY topic, partition, epoch ORDER BY offset) AS run
+    FROM htmqc_offsets)
+  GROUP BY topic, partition, epoch, run;
+INSERT INTO htmqc_absent (topic, partition, offset, epoch)
+  SELECT topic, partition, offset, epoch FROM htmqc_offsets WHERE outcome = 'Absent';
+DROP TABLE htmqc_offsets;
+`;
+
+/** The committed outcome of one offset (spec slot state of a committed offset). */
+export type OffsetOutcome = typeof OUTCOME_DONE | typeof OUTCOME_DEAD_LETTERED | typeof OUTCOME_ABSENT;
+
+/** One accepted write: the offsets [first, next) of a partition, committed at epoch. */
+export interface CommittedRange {
+  readonly partition: number;
+  readonly first: number;
+  readonly next: number;
+  readonly epoch: number;
+}
+
+/** An offset of a committed range whose outcome is not Done. */
+export interface ExceptionalOffset {
+  readonly partition: number;
+  readonly offset: number;
+  readonly outcome: typeof OUTCOME_DEAD_LETTERED | typeof OUTCOME_ABSENT;
+}
+
+const readers = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+/** A statement prepared once per connection, for outcomeAt (called once per lookup). */
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  let cache = readers.get(db);
+  if (cache === undefined) readers.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (st === undefined) cache.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
+const OUTCOME_AT = `
+SELECT r.next > @offset AS covered,
+       EXISTS (SELECT 1 FROM htmqc_dead_letters d
+               WHERE d.topic = @topic AND d.partition = @partition AND d.offset = @offset) AS deadLettered,
+       EXISTS (SELECT 1 FROM htmqc_absent a
+               WHERE a.topic = @topic AND a.partition = @partition AND a.offset = @offset) AS absent
+FROM htmqc_ranges r
+WHERE r.topic = @topic AND r.partition = @partition AND r.first <= @offset
+ORDER BY r.first DESC LIMIT 1`;
+
+/**
+ * The committed outcome of one offset, or undefined when no committed range
+ * covers it (at or beyond the partition's next, or a partition never written).
+ * Works on any better-sqlite3 handle of a ledger file, read-only included.
+ */
+export function outcomeAt(db: Database.Database, topic: string, partition: number, offset: number): OffsetOutcome | undefined {
+  const r = prepared(db, OUTCOME_AT).get({ topic, partition, offset }) as
+    { covered: number; deadLettered: number; absent: number } | undefined;
+  if (r === undefined || r.covered === 0) return undefined;
+  if (r.deadLettered !== 0) return OUTCOME_DEAD_LETTERED;
+  return r.absent !== 0 ? OUTCOME_ABSENT : OUTCOME_DONE;
+}
+
+/**
+ * The committed ranges of a topic (of one partition when given), ordered by
+ * partition and first offset.  Lazily read: run no write on the same
+ * connection until the iteration ends.
+ */
+export function committedRanges(db: Database.Database, topic: string, partition?: number): IterableIterator<CommittedRange> {
+  return partition === undefined
+    ? db.prepare('SELECT partition, first, next, epoch FROM htmqc_ranges WHERE topic = ? ORDER BY partition, first')
+      .iterate(topic) as IterableIterator<CommittedRange>
+    : db.prepare('SELECT partition, first, next, epoch FROM htmqc_ranges WHERE topic = ? AND partition = ? ORDER BY first')
+      .iterate(topic, partition) as IterableIterator<CommittedRange>;
+}
+
+/**
+ * The offsets of a topic whose outcome is DeadLettered or Absent, ordered by
+ * partition and offset; every other offset a committed range covers is Done.
+ * Lazily read, like committedRanges.
+ */
+export function exceptionalOffsets(db: Database.Database, topic: string): IterableIterator<ExceptionalOffset> {
+  return db.prepare(
+    `SELECT partition, offset, '${OUTCOME_DEAD_LETTERED}' AS outcome FROM htmqc_dead_letters WHERE topic = @topic ` +
+    `UNION ALL SELECT partition, offset, '${OUTCOME_ABSENT}' AS outcome FROM htmqc_absent WHERE topic = @topic ` +
+    'ORDER BY partition, offset').iterate({ topic }) as IterableIterator<ExceptionalOffset>;
+}
 
 interface PartitionRowRaw { epoch: number; next: number; writer: number }
 interface OutboxRowRaw {
@@ -105,16 +237,23 @@ export class SqliteLedger implements Ledger {
   private readonly insertRow: Database.Statement<[string, number]>;
   private readonly bumpEpoch: Database.Statement<[string, number]>;
   private readonly advance: Database.Statement<[number, number, string, number]>;
-  private readonly insertOffset: Database.Statement<[string, number, number, string, number]>;
+  private readonly insertRange: Database.Statement<[string, number, number, number, number]>;
+  private readonly insertAbsent: Database.Statement<[string, number, number, number]>;
   private readonly insertDeadLetter: Database.Statement<unknown[]>;
   private readonly selectDeadLetters: Database.Statement<[string, number, number, number], OutboxRowRaw>;
   private readonly selectLastDeadLetter: Database.Statement<[string, number], { last: number | null }>;
   private readonly fenceTx: Database.Transaction<(ref: PartitionRef) => { epoch: number; next: number }>;
   private readonly commitTx: Database.Transaction<(writes: readonly LedgerWrite[]) => CommitResult[]>;
   private closed = false;
+  private readonly threadOptions: ConstructorParameters<typeof CommitThread>[0] | undefined;
+  private thread: CommitThread | undefined;
 
   constructor(options: SqliteLedgerOptions) {
     this.path = options.path;
+    this.threadOptions = options.commitThread === false ? undefined : {
+      path: options.path, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      statementCacheSize: options.statementCacheSize ?? 256,
+    };
     this.cacheSize = options.statementCacheSize ?? 256;
     try {
       this.db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -130,7 +269,8 @@ export class SqliteLedger implements Ledger {
       this.insertRow = this.db.prepare('INSERT OR IGNORE INTO htmqc_partitions (topic, partition, epoch, next, writer) VALUES (?, ?, 0, 0, 0)');
       this.bumpEpoch = this.db.prepare('UPDATE htmqc_partitions SET epoch = epoch + 1, writer = 0 WHERE topic = ? AND partition = ?');
       this.advance = this.db.prepare('UPDATE htmqc_partitions SET next = ?, writer = ? WHERE topic = ? AND partition = ?');
-      this.insertOffset = this.db.prepare('INSERT INTO htmqc_offsets (topic, partition, offset, outcome, epoch) VALUES (?, ?, ?, ?, ?)');
+      this.insertRange = this.db.prepare('INSERT INTO htmqc_ranges (topic, partition, first, next, epoch) VALUES (?, ?, ?, ?, ?)');
+      this.insertAbsent = this.db.prepare('INSERT INTO htmqc_absent (topic, partition, offset, epoch) VALUES (?, ?, ?, ?)');
       this.insertDeadLetter = this.db.prepare(
         'INSERT INTO htmqc_dead_letters (topic, partition, offset, key, value, headers, timestamp, error, attempts, epoch) ' +
         'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
@@ -185,6 +325,30 @@ export class SqliteLedger implements Ledger {
     }
   }
 
+  /**
+   * commitMany on the commit thread (one transaction, same checks, same typed
+   * errors).  The caller keeps at most one in flight when it needs commits in
+   * order; the thread answers them in the order they were sent.
+   */
+  commitManyAsync(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
+    try {
+      this.checkOpen();
+      for (const w of writes) checkWrite(w);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (writes.length === 0) return Promise.resolve([]);
+    if (this.threadOptions === undefined) {
+      try {
+        return Promise.resolve(this.commitMany(writes));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    this.thread ??= new CommitThread(this.threadOptions);
+    return this.thread.commit(writes);
+  }
+
   deadLetters(ref: PartitionRef, after: number, limit: number): OutboxEntry[] {
     this.checkOpen();
     try {
@@ -206,18 +370,45 @@ export class SqliteLedger implements Ledger {
     }
   }
 
+  /** The committed outcome of one offset (outcomeAt on this ledger's connection). */
+  outcomeAt(ref: PartitionRef, offset: number): OffsetOutcome | undefined {
+    this.checkOpen();
+    try {
+      return outcomeAt(this.db, ref.topic, ref.partition, offset);
+    } catch (e) {
+      throw classifySqliteError(e, `reading the outcome of ${ref.topic}/${ref.partition}@${offset}`);
+    }
+  }
+
+  /** The committed ranges of a topic (of one partition when given), read in full. */
+  committedRanges(topic: string, partition?: number): CommittedRange[] {
+    this.checkOpen();
+    try {
+      return [...committedRanges(this.db, topic, partition)];
+    } catch (e) {
+      throw classifySqliteError(e, `reading the committed ranges of ${topic}`);
+    }
+  }
+
   /** The underlying connection, for audits and tests (not for writes). */
   get database(): Database.Database { return this.db; }
 
+  /** Closes the connection; commits already sent to the commit thread still finish there. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    void this.thread?.close();
+    this.thread = undefined;
     this.db.close();
   }
 
   // ------------------------------------------------------------ helpers --
 
-  /** Creates the schema on first use; refuses a database of a newer version. */
+  /**
+   * Creates the schema on first use, migrates a version 1 database, refuses a
+   * database of a newer version; all in one IMMEDIATE transaction, so a crash
+   * mid-migration leaves the database at version 1.
+   */
   private migrate(): void {
     const run = this.db.transaction(() => {
       const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -226,11 +417,28 @@ export class SqliteLedger implements Ledger {
         throw new LedgerSchemaError(`ledger schema version ${version} is newer than this htmqc's ${SCHEMA_VERSION}`);
       }
       this.db.exec(SCHEMA);
+      if (version === 1) this.migrateV1();
       this.db.prepare('DELETE FROM htmqc_schema_version').run();
       this.db.prepare('INSERT INTO htmqc_schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     });
     run.immediate();
+  }
+
+  /** Version 1 -> 2 inside the migration's transaction (see MIGRATE_V1). */
+  private migrateV1(): void {
+    const hasOffsets = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'htmqc_offsets'").get();
+    if (hasOffsets === undefined) {
+      throw new LedgerSchemaError(`ledger ${this.path} says schema version 1 but has no htmqc_offsets table`);
+    }
+    const mismatch = this.db.prepare(MIGRATE_V1_CHECK).get() as
+      { topic: string; partition: number; offset: number; outcome: string } | undefined;
+    if (mismatch !== undefined) {
+      throw new LedgerSchemaError(
+        `ledger ${this.path} (schema version 1): ${mismatch.topic}/${mismatch.partition}@${mismatch.offset} has outcome ` +
+        `${mismatch.outcome} but ${mismatch.outcome === OUTCOME_DEAD_LETTERED ? 'no' : 'a'} dead-letter row; not migrated`);
+    }
+    this.db.exec(MIGRATE_V1);
   }
 
   /** Spec Commit inside the open transaction; returns the rejection instead of applying it. */
@@ -240,19 +448,19 @@ export class SqliteLedger implements Ledger {
       return { accepted: false, reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } };
     }
     if (row.next !== w.expectedNext) return { accepted: false, reason: 'next', ledger: row };
+    this.insertRange.run(w.topic, w.partition, w.expectedNext, w.upTo, w.epoch);
     for (let i = 0; i < w.outcomes.length; i++) {
       const o = w.outcomes[i]!;
-      const offset = w.expectedNext + i;
       if (o.deadLetter !== null) {
         const d = o.deadLetter;
-        this.insertOffset.run(w.topic, w.partition, offset, OUTCOME_DEAD_LETTERED, w.epoch);
         this.insertDeadLetter.run(
-          w.topic, w.partition, offset, d.key, d.value, JSON.stringify(d.headers), d.timestamp, d.error, d.attempts, w.epoch);
+          w.topic, w.partition, w.expectedNext + i, d.key, d.value, JSON.stringify(d.headers), d.timestamp, d.error, d.attempts, w.epoch);
         continue;
       }
-      this.insertOffset.run(w.topic, w.partition, offset, o.absent ? OUTCOME_ABSENT : OUTCOME_DONE, w.epoch);
+      if (o.absent) this.insertAbsent.run(w.topic, w.partition, w.expectedNext + i, w.epoch);
       const effects = o.effects;
       if (effects === null) continue;
+      const offset = w.expectedNext + i;
       for (let j = 0; j < effects.length; j++) {
         const s = effects[j]!;
         try {

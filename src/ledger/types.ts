@@ -32,7 +32,11 @@ export interface DeadLetterEntry {
   readonly attempts: number;
 }
 
-/** Outcome codes stored in htmqc_offsets.outcome (spec slot states of a committed offset). */
+/**
+ * Outcome codes of a committed offset (spec slot states).  The SQLite ledger
+ * stores them implicitly: an offset inside a committed range is Done unless
+ * it has a dead-letter row (DeadLettered) or an absent row (Absent).
+ */
 export const OUTCOME_DONE = 'Done';
 export const OUTCOME_DEAD_LETTERED = 'DeadLettered';
 /** No record exists at this offset (a transaction marker or a compacted record). */
@@ -94,6 +98,13 @@ export interface Ledger {
    * error is thrown (nothing of any write is applied).
    */
   commitMany(writes: readonly LedgerWrite[]): CommitResult[];
+  /**
+   * Optional: commitMany off the caller's event loop (the SQLite ledger runs it
+   * on a worker thread, so the fsync does not block).  Same contract and
+   * errors as commitMany; the consumer keeps at most one in flight and
+   * prefers it when present.
+   */
+  commitManyAsync?(writes: readonly LedgerWrite[]): Promise<CommitResult[]>;
   /** Dead letters of a partition with offset > after, ascending, at most limit. */
   deadLetters(ref: PartitionRef, after: number, limit: number): OutboxEntry[];
   /** The highest dead-lettered offset of a partition, or -1. */

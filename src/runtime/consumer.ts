@@ -31,7 +31,7 @@
 // in offset order, one per record.
 
 import { performance } from 'perf_hooks';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import {
   CommandOp, createCore, UnheldPartitionError, type CommandBatch, type Core, type CoreSnapshot, type TraceRecord,
 } from '../core';
@@ -53,17 +53,28 @@ import { BrokerCommitFirstLedger, UNSAFE_MODE } from './unsafe';
 const CHUNK = 256;
 const CHUNK_MS = 20;
 const LEDGER_RETRY_MAX_MS = 5000;
+/** How long eachBatch holds kafkajs's next fetch back while records wait for window room. */
+const SPILL_WAIT_MS = 2000;
+/** ... heartbeating at least this often meanwhile. */
+const SPILL_HEARTBEAT_MS = 500;
 
 const ABSENT: Outcome = { effects: null, deadLetter: null, absent: true };
 
-/** The transaction context of one handler run; once it succeeds it is the offset's Outcome. */
-class MessageTx implements Tx, Outcome {
+/**
+ * One handler run: the message the handler sees and its transaction context in
+ * one object (one allocation per record); once it succeeds with effects it is
+ * the offset's Outcome.
+ */
+class MessageTx implements Message, Tx, Outcome {
   effects: Statement[] | null = null;
   readonly deadLetter = null;
   readonly absent = false;
   open = true;
 
-  constructor(readonly topic: string, readonly partition: number, readonly offset: number, readonly attempt: number) {}
+  constructor(
+    readonly topic: string, readonly partition: number, readonly offset: number, readonly attempt: number,
+    readonly key: Buffer | null, readonly value: Buffer | null, readonly headers: IHeaders, readonly timestamp: string,
+  ) {}
 
   get idempotencyKey(): string { return `${this.topic}/${this.partition}/${this.offset}`; }
 
@@ -73,6 +84,9 @@ class MessageTx implements Tx, Outcome {
     (this.effects ??= []).push({ sql, params });
   }
 }
+
+/** The outcome of every successful run that queued no effects (shared: nothing to keep per record). */
+const DONE_NO_EFFECTS: Outcome = { effects: null, deadLetter: null, absent: false };
 
 /** One assignment of one partition to this process (spec local[c][p] plus the records). */
 class PartitionRun implements PartitionRef {
@@ -95,6 +109,22 @@ class PartitionRun implements PartitionRef {
   lastError: unknown = undefined;
   /** A WriteLedger of this run is queued or waiting to be retried. */
   writing = false;
+  /**
+   * Records fetched from Kafka past the window (spill[spillAt..] are at
+   * offsets >= position): a local copy of the log, not yet spec-Fetched.
+   * They enter the window when it has room, so a fetch larger than the
+   * window is decoded once, never fetched again.
+   */
+  spill: KafkaMessage[] = [];
+  spillAt = 0;
+  /** The offset kafkajs fetches next for this run: position, or past the spill. */
+  fetchEnd: number;
+  /** The core asked to Pause this partition (its window is full) and has not resumed it. */
+  corePaused = false;
+  /** kafkajs may have this partition paused (true at first: an older run may have left it paused). */
+  kafkaPaused = true;
+  /** Set while eachBatch waits for the spill to drain. */
+  drained: (() => void) | undefined = undefined;
 
   constructor(
     readonly p: number, readonly topic: string, readonly partition: number,
@@ -103,6 +133,7 @@ class PartitionRun implements PartitionRef {
     this.base = next;
     this.position = next;
     this.nextToRun = next;
+    this.fetchEnd = next;
   }
 }
 
@@ -206,6 +237,8 @@ export class HtmqcConsumer {
   private readonly observers: ConsumerObserver[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private pendingWrites: PendingWrite[] = [];
+  /** A group commit is on the ledger's commit thread (Ledger.commitManyAsync). */
+  private ledgerInFlight = false;
   private flushScheduled = false;
   private ledgerRetryTimer: NodeJS.Timeout | undefined;
   private ledgerBackoff: number;
@@ -215,6 +248,8 @@ export class HtmqcConsumer {
   private brokerTimer: NodeJS.Timeout | undefined;
   private brokerCommitting: Promise<void> | undefined;
   private readonly startQueue: PartitionRun[] = [];
+  /** Runs whose window got room while records wait in their spill (fed after the commands that said so). */
+  private readonly feedQueue: PartitionRun[] = [];
   readonly counters: ConsumerCounters = {
     handled: 0, failed: 0, committed: 0, deadLettered: 0, ledgerCommits: 0, ledgerRejections: 0, ledgerErrors: 0, rebalances: 0,
   };
@@ -267,7 +302,8 @@ export class HtmqcConsumer {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // A batch whose records wait for window room must not hold the other partitions' batches back.
+      partitionsConsumedConcurrently: 64,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
@@ -287,11 +323,15 @@ export class HtmqcConsumer {
     const deadline = Date.now() + this.config.stopTimeoutMs;
     for (const run of this.runs) if (run !== undefined) this.pausePartition(run);
     while (Date.now() < deadline && this.runs.some((r) => r !== undefined && r.running)) await sleep(5);
-    while (Date.now() < deadline && this.pendingWrites.length > 0) {
+    while (Date.now() < deadline && (this.pendingWrites.length > 0 || this.ledgerInFlight)) {
+      if (this.ledgerInFlight) {
+        await sleep(1);
+        continue;
+      }
       clearTimeout(this.ledgerRetryTimer);
       this.ledgerRetryTimer = undefined;
       this.flushLedger();
-      if (this.pendingWrites.length > 0) await sleep(this.ledgerBackoff);
+      if (this.pendingWrites.length > 0 || this.ledgerInFlight) await sleep(this.ledgerInFlight ? 1 : this.ledgerBackoff);
     }
     await this.commitBrokerOffsets();
     clearTimeout(this.tickTimer);
@@ -391,44 +431,96 @@ export class HtmqcConsumer {
 
   // ------------------------------------------------------------- fetch --
 
-  /** Spec Fetch: hands the batch's records to the core; returns without waiting for handlers. */
-  private async onBatch({ batch, resolveOffset, isStale, isRunning }: EachBatchPayload): Promise<void> {
+  /**
+   * Spec Fetch: hands the batch's records to the core as far as the window has
+   * room; the rest is the run's spill, which enters the window as commits free
+   * room.  eachBatch waits (heartbeating) up to SPILL_WAIT_MS for the spill to
+   * drain, which holds kafkajs's next fetch back: backpressure without pausing
+   * (kafkajs sleeps maxWaitTimeInMs when every partition is paused, and drops
+   * a paused partition's in-flight data).  A spill that outlasts the wait (a
+   * slow or failing head) pauses the partition instead, so that it alone stops
+   * fetching; Resume feeds the spill first, then resumes kafkajs.
+   */
+  private async onBatch({ batch, resolveOffset, heartbeat, isStale, isRunning }: EachBatchPayload): Promise<void> {
     if (this.state !== 'running' || !isRunning() || isStale()) return;
     const p = this.indexByKey.get(batch.topic + '\u0000' + batch.partition);
     const run = p === undefined ? undefined : this.runs[p];
     if (run === undefined) return;
     // kafkajs's Batch keeps the offset it asked for; its typings omit it.
     const fetchedOffset = Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset);
-    if (fetchedOffset !== run.position) {
-      // Fetched from somewhere else than the window's end (a seek not yet applied).
-      this.kafkaCall(() => this.consumer!.seek({ topic: run.topic, partition: run.partition, offset: String(run.position) }));
+    if (fetchedOffset !== run.fetchEnd) {
+      // Fetched from somewhere else than where this run reads next (a seek not yet applied).
+      this.kafkaCall(() => this.consumer!.seek({ topic: run.topic, partition: run.partition, offset: String(run.fetchEnd) }));
       return;
     }
     const messages = batch.messages;
     if (messages.length === 0) return;
-    const last = Number(messages[messages.length - 1]!.offset);
-    const count = last + 1 - run.position;
-    if (count <= 0) return;
-    const base = run.position;
-    const cmds = this.core.fetched(run.p, base, count);
-    // The core accepts what fits the window and asks to Seek back for the rest.
-    let accepted = count;
-    for (let i = 0; i < cmds.count; i++) {
-      if (cmds.op(i) === CommandOp.Seek && cmds.p(i) === run.p) accepted = cmds.a(i) - base;
+    const lastOffset = messages[messages.length - 1]!.offset;
+    const last = Number(lastOffset);
+    if (last < run.fetchEnd) return;
+    if (run.spillAt >= run.spill.length) {
+      run.spill = messages;
+      run.spillAt = 0;
+    } else {
+      // A fetch that was in flight when the spill paused the partition.
+      for (const m of messages) run.spill.push(m);
     }
-    let m = 0;
-    for (let o = base; o < base + accepted; o++) {
-      const msg = messages[m];
-      if (msg !== undefined && Number(msg.offset) === o) {
-        run.records.push(msg);
-        m++;
-      } else {
-        run.records.push(null);
+    run.fetchEnd = last + 1;
+    resolveOffset(lastOffset);
+    this.feed(run);
+    const deadline = performance.now() + SPILL_WAIT_MS;
+    while (run.spillAt < run.spill.length && run.active && this.state === 'running' && isRunning() && !isStale()) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        this.pausePartition(run);
+        return;
       }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { run.drained = undefined; resolve(); }, Math.min(left, SPILL_HEARTBEAT_MS));
+        run.drained = () => { clearTimeout(timer); resolve(); };
+      });
+      run.drained = undefined;
+      if (run.spillAt < run.spill.length && run.active) await heartbeat();
     }
-    run.position = base + accepted;
-    if (accepted === count) resolveOffset(messages[messages.length - 1]!.offset);
-    this.execute(cmds);
+  }
+
+  /** Moves spilled records into the window (spec Fetch) as far as it has room. */
+  private feed(run: PartitionRun): void {
+    const room = this.config.maxInFlightPerPartition - (run.position - run.base);
+    const spill = run.spill;
+    if (room > 0 && run.spillAt < spill.length) {
+      const base = run.position;
+      const limit = Math.min(run.fetchEnd, base + room);
+      const count = limit - base;
+      const cmds = this.core.fetched(run.p, base, count);
+      // The core accepts what fits its window; a Seek back means it took less.
+      let accepted = count;
+      for (let i = 0; i < cmds.count; i++) {
+        if (cmds.op(i) === CommandOp.Seek && cmds.p(i) === run.p) accepted = cmds.a(i) - base;
+      }
+      const end = base + accepted;
+      let at = run.spillAt;
+      for (let o = base; o < end; o++) {
+        const msg = spill[at];
+        if (msg !== undefined && Number(msg.offset) === o) {
+          run.records.push(msg);
+          at++;
+        } else {
+          run.records.push(null);
+        }
+      }
+      run.spillAt = at;
+      run.position = end;
+      if (at >= spill.length) {
+        run.spill = [];
+        run.spillAt = 0;
+      }
+      this.execute(cmds);
+    }
+    if (run.spillAt >= run.spill.length) {
+      run.drained?.();
+      if (run.kafkaPaused && !run.corePaused && run.active && this.state === 'running') this.resumePartition(run);
+    }
   }
 
   // ------------------------------------------------------ handler pool --
@@ -460,13 +552,12 @@ export class HtmqcConsumer {
           o++;
           continue;
         }
-        const tx = new MessageTx(run.topic, run.partition, o, run.failures + 1);
-        const message: Message = {
-          topic: run.topic, partition: run.partition, offset: o,
-          key: record.key ?? null, value: record.value ?? null, headers: record.headers ?? {}, timestamp: record.timestamp,
-        };
+        const tx = new MessageTx(
+          run.topic, run.partition, o, run.failures + 1, record.key ?? null, record.value ?? null, record.headers ?? {}, record.timestamp);
         try {
-          await handler(message, tx);
+          // A handler that returns no promise costs no microtask.
+          const pending = handler(tx, tx);
+          if (pending !== undefined && pending !== null && typeof (pending as Promise<void>).then === 'function') await pending;
         } catch (e) {
           tx.open = false;
           run.failures++;
@@ -476,9 +567,12 @@ export class HtmqcConsumer {
         }
         tx.open = false;
         if (!run.active) return;
-        run.outcomes[i] = tx;
-        run.failures = 0;
-        run.lastError = undefined;
+        // Index from the base as it is now: a commit may have moved it while the handler ran.
+        run.outcomes[o - run.base] = tx.effects === null ? DONE_NO_EFFECTS : tx;
+        if (run.failures !== 0) {
+          run.failures = 0;
+          run.lastError = undefined;
+        }
         o++;
         if (performance.now() > chunkEnd) break;
       }
@@ -525,23 +619,46 @@ export class HtmqcConsumer {
           if (run !== undefined) this.queueBrokerCommit(run, cmds.a(i));
           break;
         case CommandOp.Pause: {
+          if (run !== undefined) {
+            // A full window: eachBatch holds the next fetch back (onBatch); kafkajs is paused only for a spill that waits too long.
+            run.corePaused = true;
+            break;
+          }
           const ref = this.refs[p]!;
           this.kafkaCall(() => this.consumer!.pause([{ topic: ref.topic, partitions: [ref.partition] }]));
           break;
         }
         case CommandOp.Resume: {
+          if (run !== undefined) {
+            run.corePaused = false;
+            // The window has room: spilled records enter it before kafkajs fetches more.
+            if (run.spillAt < run.spill.length) this.feedQueue.push(run);
+            else if (this.state === 'running') this.resumePartition(run);
+            break;
+          }
           const ref = this.refs[p]!;
           if (this.state === 'running') this.kafkaCall(() => this.consumer!.resume([{ topic: ref.topic, partitions: [ref.partition] }]));
           break;
         }
         case CommandOp.Seek: {
           const ref = this.refs[p]!;
-          this.kafkaCall(() => this.consumer!.seek({ topic: ref.topic, partition: ref.partition, offset: String(cmds.a(i)) }));
+          const offset = cmds.a(i);
+          if (run !== undefined) {
+            // kafkajs reads from here again: what was spilled past it is fetched anew.
+            run.fetchEnd = offset;
+            run.spill = [];
+            run.spillAt = 0;
+          }
+          this.kafkaCall(() => this.consumer!.seek({ topic: ref.topic, partition: ref.partition, offset: String(offset) }));
           break;
         }
       }
     }
     if (this.core.tracing) this.drainTrace();
+    while (this.feedQueue.length > 0) {
+      const run = this.feedQueue.pop()!;
+      if (run.active && this.runs[run.p] === run) this.feed(run);
+    }
     while (this.startQueue.length > 0) this.startWorker(this.startQueue.pop()!);
   }
 
@@ -581,7 +698,15 @@ export class HtmqcConsumer {
   }
 
   private pausePartition(run: PartitionRun): void {
+    run.kafkaPaused = true;
     this.kafkaCall(() => this.consumer!.pause([{ topic: run.topic, partitions: [run.partition] }]));
+  }
+
+  /** Resumes kafkajs for the run unless it runs already. */
+  private resumePartition(run: PartitionRun): void {
+    if (!run.kafkaPaused) return;
+    run.kafkaPaused = false;
+    this.kafkaCall(() => this.consumer!.resume([{ topic: run.topic, partitions: [run.partition] }]));
   }
 
   /** kafkajs throws when its consumer group is not (yet, or any more) initialised; the next join redoes the call. */
@@ -645,34 +770,59 @@ export class HtmqcConsumer {
    * statement is isolated by committing the other partitions' writes alone.
    */
   private flushLedger(): void {
+    // A commit on the ledger's thread is in flight: what queues meanwhile is the next group commit.
+    if (this.ledgerInFlight) return;
     const batch = this.pendingWrites.filter((w) => w.run.active);
     this.pendingWrites = [];
     if (batch.length === 0) return;
-    let results: CommitResult[] | undefined;
     const observed = this.observers.some((o) => o.ledgerCommit !== undefined);
     const t0 = observed ? performance.now() : 0;
+    const ledger = this.config.ledger;
     faultPoint('after-handlers-before-ledger');
-    try {
-      results = this.config.ledger.commitMany(batch.map((w) => w.write));
-      faultPoint('after-ledger-before-broker-commit');
-    } catch (e) {
-      this.counters.ledgerErrors++;
-      this.config.onError(e);
-      if (e instanceof LedgerStatementError && batch.length > 1) {
-        const others = batch.filter((w) => !(w.write.topic === e.topic && w.write.partition === e.partition));
-        const failing = batch.filter((w) => w.write.topic === e.topic && w.write.partition === e.partition);
-        this.pendingWrites.push(...others);
-        this.flushLedger();
-        this.retryLater(failing);
-        return;
-      }
-      this.retryLater(batch);
+    if (ledger.commitManyAsync !== undefined) {
+      this.ledgerInFlight = true;
+      ledger.commitManyAsync(batch.map((w) => w.write)).then((results) => {
+        this.ledgerInFlight = false;
+        faultPoint('after-ledger-before-broker-commit');
+        this.onLedgerResults(batch, results, observed, t0);
+        if (this.pendingWrites.length > 0 && this.ledgerRetryTimer === undefined) this.flushLedger();
+      }, (e: unknown) => {
+        this.ledgerInFlight = false;
+        this.onLedgerError(batch, e);
+      });
       return;
     }
+    let results: CommitResult[];
+    try {
+      results = ledger.commitMany(batch.map((w) => w.write));
+      faultPoint('after-ledger-before-broker-commit');
+    } catch (e) {
+      this.onLedgerError(batch, e);
+      return;
+    }
+    this.onLedgerResults(batch, results, observed, t0);
+  }
+
+  private onLedgerResults(batch: readonly PendingWrite[], results: readonly CommitResult[], observed: boolean, t0: number): void {
     this.ledgerBackoff = this.config.ledgerRetryBackoffMs;
     this.counters.ledgerCommits++;
     if (observed) this.reportCommit(batch, results, performance.now() - t0);
     for (let i = 0; i < batch.length; i++) this.onLedgerAnswer(batch[i]!, results[i]!);
+  }
+
+  /** Nothing of the group commit was applied: retry with backoff; a failing effect statement's partition waits alone. */
+  private onLedgerError(batch: PendingWrite[], e: unknown): void {
+    this.counters.ledgerErrors++;
+    this.config.onError(e);
+    if (e instanceof LedgerStatementError && batch.length > 1) {
+      const others = batch.filter((w) => !(w.write.topic === e.topic && w.write.partition === e.partition));
+      const failing = batch.filter((w) => w.write.topic === e.topic && w.write.partition === e.partition);
+      this.pendingWrites.push(...others);
+      this.flushLedger();
+      this.retryLater(failing);
+      return;
+    }
+    this.retryLater(batch);
   }
 
   private reportCommit(batch: readonly PendingWrite[], results: readonly CommitResult[], durationMs: number): void {

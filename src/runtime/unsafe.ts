@@ -37,9 +37,11 @@ export class BrokerCommitFirstLedger implements Ledger {
     const fenced = this.inner.fence(ref);
     const row = this.db.prepare('SELECT offset FROM htmqc_unsafe_broker WHERE topic = ? AND partition = ?').get(ref.topic, ref.partition) as
       { offset: number } | undefined;
-    if (row === undefined || row.offset === fenced.next) return fenced;
-    // Recover from the broker offset: the ledger is told to continue from there.
-    this.db.prepare('DELETE FROM htmqc_offsets WHERE topic = ? AND partition = ? AND offset >= ?').run(ref.topic, ref.partition, row.offset);
+    // The broker offset is written when a write is queued, with its upTo, so it
+    // is never behind the ledger's next; if it is, recover from the ledger.
+    if (row === undefined || row.offset <= fenced.next) return fenced;
+    // Recover from the broker offset (ahead of the ledger: the records in
+    // between are skipped); the ledger is told to continue from there.
     this.db.prepare('UPDATE htmqc_partitions SET next = ? WHERE topic = ? AND partition = ?').run(row.offset, ref.topic, ref.partition);
     return { epoch: fenced.epoch, next: row.offset };
   }

@@ -17,6 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import Database from 'better-sqlite3';
 import type { Kafka } from 'kafkajs';
+import { outcomeAt } from '../ledger/sqlite';
 import type { ConsumerObserver, ConsumerSnapshot } from '../runtime/consumer';
 import { BrokerPoller, partitionKey, type BrokerViewSource } from './broker-view';
 import { HEALTH_SERVICE, packageDefinition, serviceDefinition, STATE_SERVICE } from './proto';
@@ -142,9 +143,7 @@ export async function startStateService(source: StateSource, options: StateServi
     if (options.ledgerPath === undefined) return { next: -1, outcome: undefined };
     ledgerDb ??= new Database(options.ledgerPath, { readonly: true, fileMustExist: true, timeout: 1000 });
     const row = ledgerDb.prepare('SELECT next FROM htmqc_partitions WHERE topic = ? AND partition = ?').get(topic, partition) as { next: number } | undefined;
-    const out = ledgerDb.prepare('SELECT outcome FROM htmqc_offsets WHERE topic = ? AND partition = ? AND offset = ?')
-      .get(topic, partition, offset) as { outcome: CommittedOutcome } | undefined;
-    return { next: row?.next ?? -1, outcome: out?.outcome };
+    return { next: row?.next ?? -1, outcome: outcomeAt(ledgerDb, topic, partition, offset) };
   };
 
   const stateImpl: Record<string, Handler> = {

@@ -134,7 +134,9 @@ function audit(db: string, topic: string, ends: number[]): Verdict {
     let lost = 0;
     for (let p = 0; p < ends.length; p++) {
       const next = (d.prepare('SELECT next FROM htmqc_partitions WHERE topic = ? AND partition = ?').get(topic, p) as { next: number } | undefined)?.next ?? 0;
-      committed += (d.prepare('SELECT count(*) AS n FROM htmqc_offsets WHERE topic = ? AND partition = ? AND offset < ?').get(topic, p, ends[p]) as { n: number }).n;
+      committed += (d.prepare(
+        'SELECT coalesce(sum(min(next, @end) - first), 0) AS n FROM htmqc_ranges WHERE topic = @topic AND partition = @p AND first < @end',
+      ).get({ topic, p, end: ends[p] }) as { n: number }).n;
       const distinct = (d.prepare('SELECT count(DISTINCT offset) AS n FROM demo_effects WHERE topic = ? AND partition = ? AND offset < ?')
         .get(topic, p, ends[p]) as { n: number }).n;
       lost += ends[p]! - Math.min(distinct, next, ends[p]!);

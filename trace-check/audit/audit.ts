@@ -4,17 +4,23 @@
 // written outside the ledger transaction, a position recovered from the
 // wrong place).
 //
+// The ledger (schema version 2, src/ledger/sqlite.ts) holds one range row per
+// accepted write; an offset a range covers is DeadLettered when it has an
+// outbox row, Absent when it has an absent row, and Done otherwise.
+//
 //   expected      records in the topic (read back from the broker)
-//   committed     records with exactly one outcome row and, if Done, exactly
+//   committed     records a committed range covers and, if Done, with exactly
 //                 one effect row carrying that record's value
 //   duplicated    records with more than one effect row
-//   lost          records with no outcome row, or Done without their effect
+//   lost          records no committed range covers, or Done without their effect
 //   deadLettered  records whose outcome is DeadLettered
-//   orphans       effect rows for offsets the ledger holds no outcome for, or
-//                 whose value is not the record's
+//   orphans       effect rows for offsets no committed range covers, or whose
+//                 value is not the record's; committed offsets beyond the
+//                 topic's end or in a partition it does not have
 
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
+import { committedRanges, exceptionalOffsets, OUTCOME_DEAD_LETTERED } from '../../src/ledger';
 import type { LedgerDump } from '../checker/replay';
 
 export interface AuditReport {
@@ -76,11 +82,17 @@ export function auditLedger(db: string, topic: string, values: Map<number, Int32
       effects.set(p, new Uint8Array(arr.length));
     }
     let orphans = 0;
-    for (const r of d.prepare('SELECT partition, offset, outcome FROM htmqc_offsets WHERE topic = ?').iterate(topic) as
-      IterableIterator<{ partition: number; offset: number; outcome: string }>) {
+    for (const r of committedRanges(d, topic)) {
       const o = outcome.get(r.partition);
-      if (o === undefined || r.offset >= o.length) { orphans++; continue; }
-      o[r.offset] = r.outcome === 'Done' ? 1 : r.outcome === 'DeadLettered' ? 2 : 3;
+      const inTopic = o === undefined ? 0 : Math.max(0, Math.min(r.next, o.length) - r.first);
+      orphans += r.next - r.first - inTopic;
+      if (inTopic > 0) o!.fill(1, r.first, r.first + inTopic);
+    }
+    // An outbox or absent row beyond the topic was counted with its range; one outside every range is no outcome.
+    for (const r of exceptionalOffsets(d, topic)) {
+      const o = outcome.get(r.partition);
+      if (o === undefined || r.offset >= o.length || o[r.offset] === 0) continue;
+      o[r.offset] = r.outcome === OUTCOME_DEAD_LETTERED ? 2 : 3;
     }
     for (const r of d.prepare('SELECT partition, offset, value FROM soak_effects').iterate() as
       IterableIterator<{ partition: number; offset: number; value: number }>) {
@@ -132,8 +144,9 @@ export function dumpLedger(db: string, topic: string): LedgerDump {
     for (const r of d.prepare('SELECT partition, next, epoch FROM htmqc_partitions WHERE topic = ?').all(topic) as
       { partition: number; next: number; epoch: number }[]) partitions[r.partition] = { next: r.next, epoch: r.epoch };
     const epochRanges: Record<string, { epoch: number; lo: number; hi: number }[]> = {};
-    for (const r of d.prepare('SELECT partition, epoch, min(offset) AS lo, max(offset) AS hi FROM htmqc_offsets WHERE topic = ? GROUP BY partition, epoch')
-      .all(topic) as { partition: number; epoch: number; lo: number; hi: number }[]) {
+    for (const r of d.prepare(
+      'SELECT partition, epoch, min(first) AS lo, max(next) - 1 AS hi FROM htmqc_ranges WHERE topic = ? GROUP BY partition, epoch',
+    ).all(topic) as { partition: number; epoch: number; lo: number; hi: number }[]) {
       (epochRanges[r.partition] ??= []).push({ epoch: r.epoch, lo: r.lo, hi: r.hi });
     }
     return { partitions, epochRanges };

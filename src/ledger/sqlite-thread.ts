@@ -1,0 +1,188 @@
+// Group commits of the SQLite ledger on a worker thread, so that the fsync of
+// synchronous=FULL never blocks the consumer's event loop (SqliteLedger's
+// commitManyAsync).  The thread opens its own connection to the same file and
+// runs the very same SqliteLedger.commitMany: one BEGIN IMMEDIATE transaction
+// with the epoch and next checks, the range row, the effects and the outbox.
+// Connections serialise on SQLite's write lock exactly as two processes do,
+// so fencing (on the caller's connection) and commits (on this one) keep the
+// spec's order: a fence that wins the lock first makes the commit's epoch
+// check fail, one that comes after sees the commit's next.
+//
+// The protocol is one message per group commit: {id, writes} in, {id,
+// results} or {id, error} out.  Outcomes travel compactly (null for a plain
+// Done without effects, the common case); buffers arrive as Uint8Array and
+// are turned back into Buffers for better-sqlite3.  Errors are rebuilt as the
+// same typed ledger errors (LedgerStatementError keeps topic, partition and
+// offset), so the consumer classifies them exactly as for commitMany.
+
+import * as path from 'path';
+import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
+import {
+  LedgerArgumentError, LedgerBusyError, LedgerError, LedgerIoError, LedgerSchemaError, LedgerStatementError,
+} from './errors';
+import type { CommitResult, DeadLetterEntry, LedgerWrite, Outcome, Statement } from './types';
+
+export interface CommitThreadOptions {
+  readonly path: string;
+  readonly synchronous: 'FULL' | 'NORMAL' | 'EXTRA';
+  readonly busyTimeoutMs: number;
+  readonly statementCacheSize: number;
+}
+
+/** A write as it crosses to the thread: outcomes[i] null = Done without effects. */
+interface WireWrite {
+  readonly topic: string;
+  readonly partition: number;
+  readonly epoch: number;
+  readonly expectedNext: number;
+  readonly upTo: number;
+  readonly outcomes: (WireOutcome | null)[];
+}
+interface WireOutcome {
+  readonly effects: readonly Statement[] | null;
+  readonly deadLetter: DeadLetterEntry | null;
+  readonly absent: boolean;
+}
+interface WireError {
+  readonly kind: 'statement' | 'busy' | 'io' | 'argument' | 'schema' | 'ledger' | 'other';
+  readonly message: string;
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+}
+type Reply = { id: number; results: CommitResult[] } | { id: number; error: WireError };
+
+const DONE: Outcome = { effects: null, deadLetter: null, absent: false };
+
+function toWire(writes: readonly LedgerWrite[]): WireWrite[] {
+  return writes.map((w) => {
+    const outcomes = new Array<WireOutcome | null>(w.outcomes.length);
+    for (let i = 0; i < w.outcomes.length; i++) {
+      const o = w.outcomes[i]!;
+      outcomes[i] = o.absent || o.deadLetter !== null || (o.effects !== null && o.effects.length > 0)
+        ? { effects: o.effects, deadLetter: o.deadLetter, absent: o.absent }
+        : null;
+    }
+    return { topic: w.topic, partition: w.partition, epoch: w.epoch, expectedNext: w.expectedNext, upTo: w.upTo, outcomes };
+  });
+}
+
+function asBuffer(v: unknown): unknown {
+  return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+function fromWire(writes: readonly WireWrite[]): LedgerWrite[] {
+  return writes.map((w) => ({
+    ...w,
+    outcomes: w.outcomes.map((o): Outcome => {
+      if (o === null) return DONE;
+      const effects = o.effects === null ? null : o.effects.map((s) => ({ sql: s.sql, params: s.params.map(asBuffer) }));
+      const d = o.deadLetter;
+      const deadLetter = d === null ? null : { ...d, key: asBuffer(d.key) as Buffer | null, value: asBuffer(d.value) as Buffer | null };
+      return { effects, deadLetter, absent: o.absent };
+    }),
+  }));
+}
+
+function toWireError(e: unknown): WireError {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof LedgerStatementError) return { kind: 'statement', message, topic: e.topic, partition: e.partition, offset: e.offset };
+  if (e instanceof LedgerBusyError) return { kind: 'busy', message };
+  if (e instanceof LedgerIoError) return { kind: 'io', message };
+  if (e instanceof LedgerArgumentError) return { kind: 'argument', message };
+  if (e instanceof LedgerSchemaError) return { kind: 'schema', message };
+  if (e instanceof LedgerError) return { kind: 'ledger', message };
+  return { kind: 'other', message };
+}
+
+function fromWireError(e: WireError): LedgerError {
+  const message = `${e.message} (ledger commit thread)`;
+  switch (e.kind) {
+    case 'statement': return new LedgerStatementError(message, e.topic!, e.partition!, e.offset!);
+    case 'busy': return new LedgerBusyError(message);
+    case 'io': return new LedgerIoError(message);
+    case 'argument': return new LedgerArgumentError(message);
+    case 'schema': return new LedgerSchemaError(message);
+    default: return new LedgerError(message);
+  }
+}
+
+/** The caller's side: one worker thread, commits answered in order. */
+export class CommitThread {
+  private worker: Worker | undefined;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (r: CommitResult[]) => void; reject: (e: unknown) => void }>();
+
+  constructor(private readonly options: CommitThreadOptions) {}
+
+  /** SqliteLedger.commitMany on the thread's connection. */
+  commit(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
+    const worker = this.worker ?? this.spawn();
+    const id = ++this.seq;
+    return new Promise<CommitResult[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, writes: toWire(writes) });
+    });
+  }
+
+  /** Commits already sent still finish (the thread closes its connection after them). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w === undefined) return;
+    w.postMessage({ close: true });
+    await new Promise<void>((resolve) => w.once('exit', () => resolve()));
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(path.join(__dirname, 'sqlite-thread.js'), { workerData: { ...this.options, htmqcCommitThread: true } });
+    w.unref();
+    w.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+      if ('results' in m) p.resolve(m.results);
+      else p.reject(fromWireError(m.error));
+    });
+    const fail = (why: string): void => {
+      if (this.worker === w) this.worker = undefined;
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        // Whether the transaction committed is unknown: the caller retries, and the ledger's next check decides.
+        p.reject(new LedgerIoError(`the ledger commit thread ${why}`));
+      }
+    };
+    w.on('error', (e) => fail(`failed: ${e instanceof Error ? e.message : String(e)}`));
+    w.on('exit', (code) => { if (this.pending.size > 0) fail(`exited with code ${code}`); });
+    this.worker = w;
+    return w;
+  }
+}
+
+// ------------------------------------------------------------ the thread --
+
+if (!isMainThread && parentPort !== null && (workerData as { htmqcCommitThread?: boolean } | undefined)?.htmqcCommitThread === true) {
+  // Loaded lazily: the main thread never needs it through this file.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { SqliteLedger } = require('./sqlite') as typeof import('./sqlite');
+  const o = workerData as CommitThreadOptions;
+  const port = parentPort;
+  let ledger: InstanceType<typeof SqliteLedger> | undefined;
+  port.on('message', (m: { id: number; writes: WireWrite[] } | { close: true }) => {
+    if ('close' in m) {
+      ledger?.close();
+      port.close();
+      return;
+    }
+    let reply: Reply;
+    try {
+      ledger ??= new SqliteLedger({ path: o.path, synchronous: o.synchronous, busyTimeoutMs: o.busyTimeoutMs, statementCacheSize: o.statementCacheSize });
+      reply = { id: m.id, results: ledger.commitMany(fromWire(m.writes)) };
+    } catch (e) {
+      reply = { id: m.id, error: toWireError(e) };
+    }
+    port.postMessage(reply);
+  });
+}
