@@ -16,7 +16,7 @@
 // offset), so the consumer classifies them exactly as for commitMany.
 
 import * as path from 'path';
-import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
+import { isMainThread, MessageChannel, type MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from 'worker_threads';
 import {
   LedgerArgumentError, LedgerBusyError, LedgerError, LedgerIoError, LedgerSchemaError, LedgerStatementError,
 } from './errors';
@@ -107,24 +107,60 @@ function fromWireError(e: WireError): LedgerError {
   }
 }
 
-/** The caller's side: one worker thread, commits answered in order. */
+/** Called exactly once per started commit: with its results, or with the typed ledger error. */
+export type CommitDone = (error: unknown, results?: CommitResult[]) => void;
+
+/**
+ * The caller's side: one worker thread, commits answered in order.  Replies
+ * come on a dedicated port and each bumps a shared counter, so settle() can
+ * block on the counter (Atomics.wait) and take the replies synchronously
+ * (receiveMessageOnPort): the consumer needs every commit it started answered
+ * before it revokes a partition, because the spec's Commit cannot follow the
+ * holder's Revoke.
+ */
 export class CommitThread {
   private worker: Worker | undefined;
+  private port: MessagePort | undefined;
+  private signal: Int32Array | undefined;
   private seq = 0;
-  private readonly pending = new Map<number, { resolve: (r: CommitResult[]) => void; reject: (e: unknown) => void }>();
+  private readonly pending = new Map<number, CommitDone>();
 
   constructor(private readonly options: CommitThreadOptions) {}
 
-  /** SqliteLedger.commitMany on the thread's connection. */
-  commit(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
-    const worker = this.worker ?? this.spawn();
+  /** SqliteLedger.commitMany on the thread's connection; done runs from the event loop or from settle(). */
+  start(writes: readonly LedgerWrite[], done: CommitDone): void {
+    if (this.worker === undefined) this.spawn();
     const id = ++this.seq;
+    this.pending.set(id, done);
+    this.port!.ref();
+    this.worker!.postMessage({ id, writes: toWire(writes) });
+  }
+
+  commit(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
     return new Promise<CommitResult[]>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, writes: toWire(writes) });
+      this.start(writes, (e, results) => (e === undefined ? resolve(results!) : reject(e)));
     });
   }
+
+  /** Blocks until every started commit is answered (their callbacks run before it returns), at most timeoutMs. */
+  settle(timeoutMs: number): void {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0 && this.port !== undefined && this.signal !== undefined) {
+      const seen = Atomics.load(this.signal, 0);
+      const m = receiveMessageOnPort(this.port);
+      if (m !== undefined) {
+        this.dispatch(m.message as Reply);
+        continue;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || Atomics.wait(this.signal, 0, seen, left) === 'timed-out') {
+        this.fail(`did not answer within ${timeoutMs} ms`);
+        return;
+      }
+    }
+  }
+
+  get inFlight(): number { return this.pending.size; }
 
   /** Commits already sent still finish (the thread closes its connection after them). */
   async close(): Promise<void> {
@@ -133,31 +169,47 @@ export class CommitThread {
     if (w === undefined) return;
     w.postMessage({ close: true });
     await new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    this.port?.close();
   }
 
-  private spawn(): Worker {
-    const w = new Worker(path.join(__dirname, 'sqlite-thread.js'), { workerData: { ...this.options, htmqcCommitThread: true } });
-    w.unref();
-    w.on('message', (m: Reply) => {
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) w.unref();
-      if ('results' in m) p.resolve(m.results);
-      else p.reject(fromWireError(m.error));
+  private dispatch(m: Reply): void {
+    const done = this.pending.get(m.id);
+    if (done === undefined) return;
+    this.pending.delete(m.id);
+    if (this.pending.size === 0) this.port?.unref();
+    if ('results' in m) done(undefined, m.results);
+    else done(fromWireError(m.error));
+  }
+
+  private fail(why: string): void {
+    for (const [id, done] of this.pending) {
+      this.pending.delete(id);
+      // Whether the transaction committed is unknown: the caller retries, and the ledger's next check decides.
+      done(new LedgerIoError(`the ledger commit thread ${why}`));
+    }
+    this.port?.unref();
+  }
+
+  private spawn(): void {
+    const { port1, port2 } = new MessageChannel();
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(path.join(__dirname, 'sqlite-thread.js'), {
+      workerData: { ...this.options, htmqcCommitThread: true, replyPort: port1, signal },
+      transferList: [port1],
     });
-    const fail = (why: string): void => {
-      if (this.worker === w) this.worker = undefined;
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        // Whether the transaction committed is unknown: the caller retries, and the ledger's next check decides.
-        p.reject(new LedgerIoError(`the ledger commit thread ${why}`));
-      }
+    w.unref();
+    port2.on('message', (m: Reply) => this.dispatch(m));
+    port2.unref();
+    const gone = (why: string): void => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      this.fail(why);
     };
-    w.on('error', (e) => fail(`failed: ${e instanceof Error ? e.message : String(e)}`));
-    w.on('exit', (code) => { if (this.pending.size > 0) fail(`exited with code ${code}`); });
+    w.on('error', (e) => gone(`failed: ${e instanceof Error ? e.message : String(e)}`));
+    w.on('exit', (code) => gone(`exited with code ${code}`));
     this.worker = w;
-    return w;
+    this.port = port2;
+    this.signal = signal;
   }
 }
 
@@ -167,22 +219,29 @@ if (!isMainThread && parentPort !== null && (workerData as { htmqcCommitThread?:
   // Loaded lazily: the main thread never needs it through this file.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { SqliteLedger } = require('./sqlite') as typeof import('./sqlite');
-  const o = workerData as CommitThreadOptions;
-  const port = parentPort;
+  const o = workerData as CommitThreadOptions & { replyPort: MessagePort; signal: Int32Array };
+  const control = parentPort;
+  const reply = o.replyPort;
   let ledger: InstanceType<typeof SqliteLedger> | undefined;
-  port.on('message', (m: { id: number; writes: WireWrite[] } | { close: true }) => {
+  control.on('message', (m: { id: number; writes: WireWrite[] } | { close: true }) => {
     if ('close' in m) {
       ledger?.close();
-      port.close();
+      reply.close();
+      control.close();
       return;
     }
-    let reply: Reply;
+    let answer: Reply;
     try {
-      ledger ??= new SqliteLedger({ path: o.path, synchronous: o.synchronous, busyTimeoutMs: o.busyTimeoutMs, statementCacheSize: o.statementCacheSize });
-      reply = { id: m.id, results: ledger.commitMany(fromWire(m.writes)) };
+      ledger ??= new SqliteLedger({
+        path: o.path, synchronous: o.synchronous, busyTimeoutMs: o.busyTimeoutMs, statementCacheSize: o.statementCacheSize, commitThread: false,
+      });
+      answer = { id: m.id, results: ledger.commitMany(fromWire(m.writes)) };
     } catch (e) {
-      reply = { id: m.id, error: toWireError(e) };
+      answer = { id: m.id, error: toWireError(e) };
     }
-    port.postMessage(reply);
+    // Post, then count: a caller in settle() that saw the old count finds the reply on the port.
+    reply.postMessage(answer);
+    Atomics.add(o.signal, 0, 1);
+    Atomics.notify(o.signal, 0);
   });
 }

@@ -32,7 +32,7 @@
 // (migrateV1 below).
 
 import Database from 'better-sqlite3';
-import { CommitThread } from './sqlite-thread';
+import { CommitThread, type CommitDone } from './sqlite-thread';
 import {
   LedgerArgumentError, LedgerBusyError, LedgerError, LedgerIoError, LedgerSchemaError, LedgerStatementError,
 } from './errors';
@@ -247,9 +247,11 @@ export class SqliteLedger implements Ledger {
   private closed = false;
   private readonly threadOptions: ConstructorParameters<typeof CommitThread>[0] | undefined;
   private thread: CommitThread | undefined;
+  private readonly busyTimeoutMs: number;
 
   constructor(options: SqliteLedgerOptions) {
     this.path = options.path;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.threadOptions = options.commitThread === false ? undefined : {
       path: options.path, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       statementCacheSize: options.statementCacheSize ?? 256,
@@ -327,26 +329,43 @@ export class SqliteLedger implements Ledger {
 
   /**
    * commitMany on the commit thread (one transaction, same checks, same typed
-   * errors).  The caller keeps at most one in flight when it needs commits in
-   * order; the thread answers them in the order they were sent.
+   * errors); done is called exactly once.  The thread answers commits in the
+   * order they were started.  Inline (before returning) with commitThread false.
    */
-  commitManyAsync(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
+  startCommitMany(writes: readonly LedgerWrite[], done: CommitDone): void {
     try {
       this.checkOpen();
       for (const w of writes) checkWrite(w);
     } catch (e) {
-      return Promise.reject(e);
+      done(e);
+      return;
     }
-    if (writes.length === 0) return Promise.resolve([]);
+    if (writes.length === 0) {
+      done(undefined, []);
+      return;
+    }
     if (this.threadOptions === undefined) {
+      let results: CommitResult[];
       try {
-        return Promise.resolve(this.commitMany(writes));
+        results = this.commitMany(writes);
       } catch (e) {
-        return Promise.reject(e);
+        done(e);
+        return;
       }
+      done(undefined, results);
+      return;
     }
-    this.thread ??= new CommitThread(this.threadOptions);
-    return this.thread.commit(writes);
+    (this.thread ??= new CommitThread(this.threadOptions)).start(writes, done);
+  }
+
+  /** Blocks until every commit started with startCommitMany is answered (at most busyTimeoutMs + 30 s). */
+  settle(): void {
+    this.thread?.settle(this.busyTimeoutMs + 30000);
+  }
+
+  /** startCommitMany as a promise. */
+  commitManyAsync(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
+    return new Promise((resolve, reject) => this.startCommitMany(writes, (e, r) => (e === undefined ? resolve(r!) : reject(e))));
   }
 
   deadLetters(ref: PartitionRef, after: number, limit: number): OutboxEntry[] {

@@ -100,11 +100,17 @@ export interface Ledger {
   commitMany(writes: readonly LedgerWrite[]): CommitResult[];
   /**
    * Optional: commitMany off the caller's event loop (the SQLite ledger runs it
-   * on a worker thread, so the fsync does not block).  Same contract and
-   * errors as commitMany; the consumer keeps at most one in flight and
-   * prefers it when present.
+   * on a worker thread, so the fsync does not block).  Same contract and errors
+   * as commitMany; done is called exactly once, from the event loop or from
+   * settle().  The consumer prefers it when present and keeps one in flight.
    */
-  commitManyAsync?(writes: readonly LedgerWrite[]): Promise<CommitResult[]>;
+  startCommitMany?(writes: readonly LedgerWrite[], done: (error: unknown, results?: CommitResult[]) => void): void;
+  /**
+   * With startCommitMany: blocks until every started commit is answered, their
+   * done callbacks having run.  The consumer calls it before a Revoke, so that
+   * no commit of the revoked holder lands unobserved after it.
+   */
+  settle?(): void;
   /** Dead letters of a partition with offset > after, ascending, at most limit. */
   deadLetters(ref: PartitionRef, after: number, limit: number): OutboxEntry[];
   /** The highest dead-lettered offset of a partition, or -1. */

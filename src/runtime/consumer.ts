@@ -237,8 +237,10 @@ export class HtmqcConsumer {
   private readonly observers: ConsumerObserver[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private pendingWrites: PendingWrite[] = [];
-  /** A group commit is on the ledger's commit thread (Ledger.commitManyAsync). */
+  /** A group commit is on the ledger's commit thread (Ledger.startCommitMany). */
   private ledgerInFlight = false;
+  /** Inside settleLedger: answers are applied, no new commit is started. */
+  private settling = false;
   private flushScheduled = false;
   private ledgerRetryTimer: NodeJS.Timeout | undefined;
   private ledgerBackoff: number;
@@ -413,7 +415,12 @@ export class HtmqcConsumer {
 
   /** Spec Revoke for every held partition.  Finished work is committed first, to save redoing it. */
   private revokeAll(): void {
-    if (this.runs.some((r) => r !== undefined) && this.pendingWrites.length > 0) this.flushLedger();
+    if (this.runs.some((r) => r !== undefined)) {
+      // Spec Commit cannot follow the holder's Revoke: the commit in flight is answered first,
+      // and what is queued is committed inline (no commit of these runs is left in flight).
+      this.settleLedger();
+      if (this.pendingWrites.length > 0) this.flushLedger(true);
+    }
     for (let p = 0; p < this.runs.length; p++) {
       const run = this.runs[p];
       if (run === undefined) continue;
@@ -769,9 +776,10 @@ export class HtmqcConsumer {
    * fill and the core pauses their partitions meanwhile); a failing effect
    * statement is isolated by committing the other partitions' writes alone.
    */
-  private flushLedger(): void {
+  private flushLedger(sync = false): void {
     // A commit on the ledger's thread is in flight: what queues meanwhile is the next group commit.
-    if (this.ledgerInFlight) return;
+    if (this.ledgerInFlight && !sync) return;
+    if (this.ledgerInFlight) this.settleLedger();
     const batch = this.pendingWrites.filter((w) => w.run.active);
     this.pendingWrites = [];
     if (batch.length === 0) return;
@@ -779,16 +787,17 @@ export class HtmqcConsumer {
     const t0 = observed ? performance.now() : 0;
     const ledger = this.config.ledger;
     faultPoint('after-handlers-before-ledger');
-    if (ledger.commitManyAsync !== undefined) {
+    if (ledger.startCommitMany !== undefined && !sync) {
       this.ledgerInFlight = true;
-      ledger.commitManyAsync(batch.map((w) => w.write)).then((results) => {
+      ledger.startCommitMany(batch.map((w) => w.write), (e, results) => {
         this.ledgerInFlight = false;
+        if (e !== undefined) {
+          this.onLedgerError(batch, e);
+          return;
+        }
         faultPoint('after-ledger-before-broker-commit');
-        this.onLedgerResults(batch, results, observed, t0);
-        if (this.pendingWrites.length > 0 && this.ledgerRetryTimer === undefined) this.flushLedger();
-      }, (e: unknown) => {
-        this.ledgerInFlight = false;
-        this.onLedgerError(batch, e);
+        this.onLedgerResults(batch, results!, observed, t0);
+        if (this.pendingWrites.length > 0 && this.ledgerRetryTimer === undefined && !this.settling) this.flushLedger();
       });
       return;
     }
@@ -797,10 +806,21 @@ export class HtmqcConsumer {
       results = ledger.commitMany(batch.map((w) => w.write));
       faultPoint('after-ledger-before-broker-commit');
     } catch (e) {
-      this.onLedgerError(batch, e);
+      this.onLedgerError(batch, e, true);
       return;
     }
     this.onLedgerResults(batch, results, observed, t0);
+  }
+
+  /** Blocks until the commit on the ledger's thread (if any) is answered and applied. */
+  private settleLedger(): void {
+    if (!this.ledgerInFlight) return;
+    this.settling = true;
+    try {
+      this.config.ledger.settle?.();
+    } finally {
+      this.settling = false;
+    }
   }
 
   private onLedgerResults(batch: readonly PendingWrite[], results: readonly CommitResult[], observed: boolean, t0: number): void {
@@ -811,14 +831,15 @@ export class HtmqcConsumer {
   }
 
   /** Nothing of the group commit was applied: retry with backoff; a failing effect statement's partition waits alone. */
-  private onLedgerError(batch: PendingWrite[], e: unknown): void {
+  private onLedgerError(batch: PendingWrite[], e: unknown, sync = false): void {
     this.counters.ledgerErrors++;
     this.config.onError(e);
     if (e instanceof LedgerStatementError && batch.length > 1) {
       const others = batch.filter((w) => !(w.write.topic === e.topic && w.write.partition === e.partition));
       const failing = batch.filter((w) => w.write.topic === e.topic && w.write.partition === e.partition);
       this.pendingWrites.push(...others);
-      this.flushLedger();
+      // Inside a settle the caller commits what is queued inline, right after.
+      if (!this.settling) this.flushLedger(sync);
       this.retryLater(failing);
       return;
     }

@@ -260,6 +260,19 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     await assert.rejects(ledger.commitManyAsync([{ ...write(0, e0, 0, [done()]), upTo: 0 }]), LedgerArgumentError);
   });
 
+  it('settle() blocks until every commit started on the thread is answered, running its callback before it returns', () => {
+    const e0 = ledger.fence({ topic: T, partition: 0 }).epoch;
+    const answers: string[] = [];
+    ledger.startCommitMany([write(0, e0, 0, [done(insertRow('s1'))])], (e, r) => answers.push(e === undefined ? `next ${r![0]!.accepted ? (r![0] as { next: number }).next : '-'}` : String(e)));
+    ledger.startCommitMany([write(0, e0, 1, [done(insertRow('s2')), done()])], (e, r) => answers.push(e === undefined ? `next ${r![0]!.accepted ? (r![0] as { next: number }).next : '-'}` : String(e)));
+    assert.deepStrictEqual(answers, [], 'answers arrive asynchronously');
+    ledger.settle();
+    assert.deepStrictEqual(answers, ['next 1', 'next 3'], 'both answered, in order, before settle returned');
+    assert.deepStrictEqual(effectIds(), ['s1', 's2']);
+    ledger.settle();
+    assert.deepStrictEqual(answers.length, 2, 'settle with nothing in flight returns at once and answers nothing twice');
+  });
+
   it('keeps its state across close and reopen, and a second connection fences the first (zombie)', () => {
     const first = ledger.fence({ topic: T, partition: 0 });
     assert.strictEqual(ledger.commit(write(0, first.epoch, 0, [done(insertRow('a'))])).accepted, true);

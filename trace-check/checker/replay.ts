@@ -482,18 +482,33 @@ export class Checker {
   private inferLostTail(): boolean {
     const dump = this.opts.ledger;
     if (dump === undefined) return false;
+    // A lost Commit first: it is what an Assign of epoch ledger.epoch + 1 that
+    // read a later next waits for, and that Assign is the real next fence.
     for (let c = 0; c < this.cursors.length; c++) {
       const cur = this.cursors[c]!;
       if (cur.done) continue;
       const r = cur.rec;
       const x = this.part(r.p);
-      if (r.action === A.Assign && r.epoch > x.epoch && r.base > x.next) {
-        if (this.inferCommit(r.p, r.base)) return true;
-      }
-      if ((r.action === A.Assign && r.epoch > x.epoch + 1) ||
+      if (r.action === A.Assign && r.epoch > x.epoch && r.base > x.next && this.inferCommit(r.p, r.base)) return true;
+    }
+    // Then a lost fence, unless the fence of epoch ledger.epoch + 1 waits in some file (it is not lost).
+    for (let c = 0; c < this.cursors.length; c++) {
+      const cur = this.cursors[c]!;
+      if (cur.done) continue;
+      const r = cur.rec;
+      const x = this.part(r.p);
+      if ((r.action === A.Assign && r.epoch > x.epoch + 1 && !this.fenceInTraces(r.p, x)) ||
           (r.action === A.CommitRejected && r.epoch === x.epoch && r.base === x.next)) {
         if (this.inferFence(r.p)) return true;
       }
+    }
+    return false;
+  }
+
+  /** Some file's next record is the fence of p with epoch ledger.epoch + 1. */
+  private fenceInTraces(p: number, x: Partition): boolean {
+    for (const h of this.cursors) {
+      if (!h.done && h.rec.action === A.Assign && h.rec.p === p && h.rec.epoch === x.epoch + 1) return true;
     }
     return false;
   }
@@ -527,6 +542,19 @@ export class Checker {
 
   /** No file can take its next record: the first waiting record is the violation. */
   private reportStuck(): never {
+    // The fence of epoch ledger.epoch + 1 that read a next beyond the ledger's is the cause.
+    for (let c = 0; c < this.cursors.length; c++) {
+      const cur = this.cursors[c]!;
+      if (cur.done) continue;
+      const r = cur.rec;
+      const x = this.part(r.p);
+      if (r.action === A.Assign && r.epoch === x.epoch + 1 && r.base > x.next) {
+        throw new ViolationError(this.violationAt(c, r, cur,
+          `Assign reads ledger next ${r.base}, but the ledger's next is ${x.next} and no trace ` +
+          (this.opts.ledger === undefined ? '' : 'or ledger row ') + `commits offsets ${x.next}..${r.base - 1}: ` +
+          'they would never be handled (losses; Assign must read ledger[p].next)', false));
+      }
+    }
     for (let c = 0; c < this.cursors.length; c++) {
       const cur = this.cursors[c]!;
       if (cur.done) continue;

@@ -6,14 +6,21 @@
 //        [--members M] [--kills K] [--broker-restarts R] [--zombies Z]
 //        [--joins J] [--window W] [--poison-every E] [--port PORT]
 //        [--tlc-records N | --no-tlc] [--unsafe broker-commit-first] [--seed S]
+//        [--kill-kinds sigkill,after-handlers-before-ledger,...]
 //
 // The schedule.  Messages are produced in chunks, one before each fault and
 // one at the end, so consumption cannot outrun the faults.  Before each
 // fault the harness waits until the group has committed half of what was
-// produced since the previous one.  Kills rotate over: a plain SIGKILL of a
-// member (then a replacement starts), and a new member armed with HTMQC_FAULT
-// at each dangerous point (after-handlers-before-ledger, after-ledger-before-
-// broker-commit, mid-rebalance, mid-dead-letter) that SIGKILLs itself there.
+// produced since the previous one.  Kills rotate over the kill kinds (all by
+// default): a plain SIGKILL of a member (then a replacement starts), and a
+// new member armed with HTMQC_FAULT at each dangerous point (after-handlers-
+// before-ledger, after-ledger-before-broker-commit, mid-rebalance, mid-dead-
+// letter) that SIGKILLs itself there.  Arming is deterministic: the harness
+// waits until the armed member tells it (IPC) that it holds partitions, and
+// only then produces the next chunk, so the armed member has records to
+// handle, a ledger write to flush and (every partition has poison records)
+// a dead letter to issue; it is killed by the harness ("not reached") only
+// if it still lives ARMED_WAIT_MS after that chunk.
 // Other faults: SIGKILL + restart of the broker, a member joining and one
 // leaving gracefully, and a zombie (SIGSTOP for longer than the session
 // timeout, then SIGCONT after its partitions moved).
@@ -28,7 +35,7 @@ import { audit, dumpLedger, formatAudit, type AuditReport } from '../audit/audit
 import { checkTraces, expandFiles, formatResult } from '../checker/main';
 import type { CheckResult } from '../checker/replay';
 import { runTlcOnMerged, type TlcResult } from '../tlc/generate';
-import { EFFECTS_DDL, type SoakWorkerOptions } from './worker';
+import { EFFECTS_DDL, type SoakWorkerMessage, type SoakWorkerOptions } from './worker';
 
 export interface SoakOptions {
   messages: number;
@@ -46,6 +53,8 @@ export interface SoakOptions {
   /** Records of the merged trace TLC checks (0 = no TLC). */
   tlcRecords: number;
   unsafe?: string;
+  /** The kill kinds the kills rotate over (default: all of KILL_KINDS). */
+  killKinds?: readonly KillKind[];
   seed: number;
   /** Gives up (and fails) after this long. */
   timeoutSec: number;
@@ -76,10 +85,14 @@ export interface SoakResult {
 }
 
 const FAULT_POINTS = ['after-handlers-before-ledger', 'after-ledger-before-broker-commit', 'mid-rebalance', 'mid-dead-letter'] as const;
-const KILL_KINDS = ['sigkill', ...FAULT_POINTS] as const;
-type KillKind = typeof KILL_KINDS[number];
+export const KILL_KINDS = ['sigkill', ...FAULT_POINTS] as const;
+export type KillKind = typeof KILL_KINDS[number];
 
 const SESSION_TIMEOUT = 3000;
+/** How long an armed member may take to join the group and be assigned partitions. */
+const ARMED_ASSIGN_MS = 30000;
+/** How long an assigned armed member may take to reach its point once the next chunk is produced. */
+const ARMED_WAIT_MS = 20000;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -95,6 +108,8 @@ interface Member {
   readonly child: ChildProcess;
   readonly index: number;
   readonly armed: KillKind | undefined;
+  /** Partitions it holds, as it last reported over IPC. */
+  held: number;
   exited: boolean;
   signal: NodeJS.Signals | null;
   stopping: boolean;
@@ -143,7 +158,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const trace = path.join(traceDir, `m${String(index).padStart(3, '0')}.ndjson`);
     const wo: SoakWorkerOptions = {
       brokers, groupId, topic, db, trace, window: opts.window, maxRetries: opts.maxRetries, retryBackoff: 10,
-      poisonEvery: opts.poisonEvery, sessionTimeout: SESSION_TIMEOUT, heartbeatInterval: 300,
+      poisonEvery: opts.poisonEvery, partitions: opts.partitions, sessionTimeout: SESSION_TIMEOUT, heartbeatInterval: 300,
     };
     const env: NodeJS.ProcessEnv = { ...process.env, HTMQC_TRACE_SYNC: '1' };
     delete env.HTMQC_FAULT;
@@ -154,7 +169,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     if (opts.unsafe !== undefined) env.HTMQC_UNSAFE = opts.unsafe;
     const child = fork(workerJs, [JSON.stringify(wo)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
     child.stderr?.on('data', () => undefined);
-    const m: Member = { child, index, armed, exited: false, signal: null, stopping: false, killedByHarness: false };
+    const m: Member = { child, index, armed, held: 0, exited: false, signal: null, stopping: false, killedByHarness: false };
+    child.on('message', (msg: SoakWorkerMessage) => {
+      if (msg.type === 'assigned') m.held = msg.partitions;
+    });
     child.on('exit', (code, signal) => {
       m.exited = true;
       m.signal = signal;
@@ -222,6 +240,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       produced = upTo;
     }
   };
+  /** Until the member holds partitions or has exited; false on timeout. */
+  const waitAssigned = async (m: Member, timeoutMs: number): Promise<boolean> => {
+    const until = Date.now() + timeoutMs;
+    while (m.held === 0 && !m.exited && Date.now() < until) await sleep(50);
+    return m.held > 0 || m.exited;
+  };
   const waitCommitted = async (target: number, timeoutMs: number): Promise<boolean> => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
@@ -236,6 +260,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let completed = false;
   const deadline = t0 + opts.timeoutSec * 1000;
   let kindIndex = 0;
+  const killKinds = opts.killKinds !== undefined && opts.killKinds.length > 0 ? opts.killKinds : KILL_KINDS;
   try {
     const admin = kafka.admin();
     await admin.connect();
@@ -251,7 +276,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       const ev = events[i]!;
       switch (ev) {
         case 'kill': {
-          const kind = KILL_KINDS[kindIndex++ % KILL_KINDS.length]!;
+          const kind = killKinds[kindIndex++ % killKinds.length]!;
           if (kind === 'sigkill') {
             const victims = live();
             const v = victims[Math.floor(random() * victims.length)];
@@ -264,6 +289,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           } else {
             armed = forkMember(kind);
             armedKind = kind;
+            // The next chunk is for it: produced only once it holds partitions.
+            const t = Date.now();
+            if (!await waitAssigned(armed, ARMED_ASSIGN_MS)) {
+              log(`soak: armed member ${armed.index} (${kind}) holds no partitions after ${ARMED_ASSIGN_MS} ms`);
+            } else if (!armed.exited) {
+              log(`soak: armed member ${armed.index} (${kind}) holds ${armed.held} partitions after ${Date.now() - t} ms`);
+            }
           }
           break;
         }
@@ -301,12 +333,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       }
       const before = produced;
       await produceChunk(i + 1);
-      await waitCommitted(before + Math.floor((produced - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
       if (armed !== undefined) {
         // It dies at its point once it handles records; if it never gets there it is killed here.
-        const until = Date.now() + 8000;
-        while (!armed.exited && Date.now() < until) await sleep(100);
+        const until = Date.now() + ARMED_WAIT_MS;
+        while (!armed.exited && Date.now() < until) await sleep(50);
         if (!armed.exited) {
+          log(`soak: armed member ${armed.index} (${armedKind}, holding ${armed.held} partitions) did not reach its point`);
           armed.killedByHarness = true;
           armed.child.kill('SIGKILL');
           kills++;
@@ -314,8 +346,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           killsByKind[k] = (killsByKind[k] ?? 0) + 1;
         }
       }
+      await waitCommitted(before + Math.floor((produced - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
     }
-        await producer.disconnect();
+    await producer.disconnect();
     completed = await waitCommitted(opts.messages, Math.max(10000, deadline - Date.now()));
     log(`soak: ${completed ? 'all committed' : 'TIMED OUT'}: ${progress()}`);
   } finally {
@@ -397,6 +430,14 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
       case '--seed': o.seed = num(); break;
       case '--timeout': o.timeoutSec = num(); break;
       case '--unsafe': o.unsafe = argv[++i]; break;
+      case '--kill-kinds': {
+        const kinds = (argv[++i] ?? '').split(',').filter((k) => k !== '');
+        for (const k of kinds) {
+          if (!(KILL_KINDS as readonly string[]).includes(k)) throw new Error(`--kill-kinds: unknown kind ${k} (${KILL_KINDS.join(', ')})`);
+        }
+        o.killKinds = kinds as KillKind[];
+        break;
+      }
       case '--work-dir': o.workDir = argv[++i]; break;
       default: throw new Error(`unknown option ${v}`);
     }
@@ -407,15 +448,31 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
 export function summaryLine(r: SoakResult): string {
   return JSON.stringify({
     soak: 'trace-check', messages: r.options.messages, produced: r.produced, seconds: Math.round(r.seconds),
-    kills: r.kills, killsByKind: r.killsByKind, brokerRestarts: r.brokerRestarts, zombies: r.zombies, joins: r.joins,
+    kills: r.kills, killsByKind: r.killsByKind, armed: armedCounts(r), brokerRestarts: r.brokerRestarts, zombies: r.zombies, joins: r.joins,
     completed: r.completed, checker: { ok: r.check.ok, records: r.check.records, recordsPerSecond: Math.round(r.check.records / r.check.seconds),
       lostCommitsInferred: r.check.lostCommitsInferred, lostFencesInferred: r.check.lostFencesInferred,
       violation: r.check.violation === undefined ? undefined : `${r.check.violation.file}:${r.check.violation.line}: ${r.check.violation.reason}` },
     audit: { expected: r.audit.expected, committed: r.audit.committed, duplicated: r.audit.duplicated, lost: r.audit.lost,
       deadLettered: r.audit.deadLettered, orphans: r.audit.orphans },
     tlc: r.tlc === undefined ? undefined : { ok: r.tlc.ok, records: r.tlc.records, seconds: r.tlc.seconds },
+    unsafe: r.options.unsafe === undefined ? undefined : { mode: r.options.unsafe, ...caught(r) },
     ok: r.ok,
   });
+}
+
+/** Armed members that reached their fault point, and those the harness killed because they did not. */
+export function armedCounts(r: SoakResult): { reached: number; notReached: number } {
+  let reached = 0, notReached = 0;
+  for (const [kind, n] of Object.entries(r.killsByKind)) {
+    if (kind === 'sigkill') continue;
+    if (kind.includes('not reached')) notReached += n; else reached += n;
+  }
+  return { reached, notReached };
+}
+
+/** For a run with a known-wrong design: did the checker and the audit each catch it? */
+export function caught(r: SoakResult): { byChecker: boolean; byAudit: boolean } {
+  return { byChecker: !r.check.ok, byAudit: r.audit.lost + r.audit.duplicated > 0 };
 }
 
 if (require.main === module) {
@@ -423,6 +480,11 @@ if (require.main === module) {
   runSoak(parseSoakArgs(process.argv.slice(2))).then((r) => {
     console.log(summaryLine(r));
     console.log(r.ok ? 'SOAK OK: 0 duplicates, 0 losses' : 'SOAK FAILED');
+    if (r.options.unsafe !== undefined) {
+      const c = caught(r);
+      console.log(`HTMQC_UNSAFE=${r.options.unsafe}: ${c.byChecker ? 'caught' : 'NOT caught'} by the checker, ` +
+        `${c.byAudit ? 'caught' : 'NOT caught'} by the audit`);
+    }
     process.exit(r.ok ? 0 : 1);
   }, (e: unknown) => {
     console.error(`soak failed: ${e instanceof Error ? e.stack : String(e)}`);

@@ -1,9 +1,14 @@
 // One consumer process of a soak run (trace-check/harness/main.ts): the
 // htmqc consumer with tracing on, a SQLite ledger shared by the group, and a
 // handler whose effect is one row of soak_effects per record (written through
-// tx, so it commits with the offset).  Records whose key index is a multiple
-// of poisonEvery always throw and end dead-lettered.  Stopped by an IPC
-// {type:'stop'}; killed by the harness or by its own HTMQC_FAULT point.
+// tx, so it commits with the offset).  Every poisonEvery-th record of each
+// partition (value v goes to partition v % partitions, so the index of v in
+// its partition is floor(v / partitions)) always throws and ends
+// dead-lettered.  Tells the parent over IPC {type:'assigned', partitions, joins}
+// whenever the number of partitions it holds changes (the harness produces
+// the next chunk only once an armed member holds partitions, so it must reach
+// its fault point).  Stopped by an IPC {type:'stop'}; killed by the harness or
+// by its own HTMQC_FAULT point.
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -21,8 +26,22 @@ export interface SoakWorkerOptions {
   retryBackoff: number;
   /** 0 = no poison records. */
   poisonEvery: number;
+  /** Partitions of the topic (the producer sends value v to partition v % partitions). */
+  partitions: number;
   sessionTimeout: number;
   heartbeatInterval: number;
+}
+
+/** What a worker tells the harness over IPC. */
+export type SoakWorkerMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'assigned'; readonly partitions: number; readonly joins: number };
+
+/** The record of value v is poison when it is the poisonEvery-th of its partition. */
+export function isPoison(value: number, poisonEvery: number, partitions: number): boolean {
+  if (poisonEvery <= 0 || value < 0) return false;
+  const index = partitions > 0 ? Math.floor(value / partitions) : value;
+  return index % poisonEvery === poisonEvery - 1;
 }
 
 export const EFFECTS_DDL =
@@ -45,7 +64,7 @@ async function main(): Promise<void> {
     },
     handler: (m, tx) => {
       const value = m.value === null ? -1 : Number(m.value.toString('latin1', 0, 10));
-      if (o.poisonEvery > 0 && value % o.poisonEvery === o.poisonEvery - 1) throw new Error(`poison record ${value}`);
+      if (isPoison(value, o.poisonEvery, o.partitions)) throw new Error(`poison record ${value}`);
       tx.execute('INSERT INTO soak_effects (partition, offset, pid, value) VALUES (?, ?, ?, ?)', [m.partition, m.offset, process.pid, value]);
     },
   });
@@ -64,8 +83,17 @@ async function main(): Promise<void> {
     console.error(`soak worker ${process.pid}: ${String(e)}`);
     process.exit(3);
   });
+  const send = (msg: SoakWorkerMessage): void => { if (process.connected) process.send?.(msg); };
+  let held = 0;
+  const watch = setInterval(() => {
+    const s = consumer.snapshot();
+    if (s.partitions.length === held) return;
+    held = s.partitions.length;
+    send({ type: 'assigned', partitions: held, joins: s.joins });
+  }, 25);
+  watch.unref();
   await consumer.start();
-  process.send?.({ type: 'ready' });
+  send({ type: 'ready' });
 }
 
 if (require.main === module) {
