@@ -8,9 +8,17 @@
 //   timers                    -> Tick                        -> RunHandler (Retry)
 //   ledger group commit       -> LedgerCommitted / LedgerRejected -> CommitBroker, Resume, Pause
 //
-// eachBatch only hands records to the core and returns, so kafkajs keeps
-// fetching and heartbeating while handlers run; the core's bounded window
-// (Pause when full, Resume after a Commit) is the backpressure.
+// eachBatch hands records to the core and returns, so kafkajs keeps
+// fetching and heartbeating while handlers run.  The core's bounded window is
+// the backpressure: records fetched past it wait in the run's spill (decoded
+// once, never fetched again) while eachBatch holds kafkajs's next fetch back
+// for up to SPILL_WAIT_MS, heartbeating; a spill that waits longer pauses the
+// partition, and the Resume after a Commit feeds the spill first.
+//
+// Ledger commits run on the ledger's thread when it offers one
+// (startCommitMany): one group commit in flight, the next gathers what
+// queues meanwhile; before any Revoke the commit in flight is settled, so a
+// Commit never lands after its holder's Revoke (spec order).
 //
 // Stale work.  Every partition assignment is a PartitionRun; handler results
 // and ledger answers carry the run they belong to and are discarded when it is
