@@ -39,11 +39,33 @@ export interface TlcResult {
   readonly module: string;
 }
 
+/** The first `limit` lines of a file, read in chunks (a merged trace of a long soak is gigabytes). */
+function firstLines(file: string, limit: number): string[] {
+  const lines: string[] = [];
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let rest = '';
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const parts = (rest + buf.toString('utf8', 0, n)).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) if (l !== '' && lines.length < limit) lines.push(l);
+      if (lines.length >= limit) return lines;
+    }
+    if (rest !== '' && lines.length < limit) lines.push(rest);
+    return lines;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function readMerged(file: string, limit: number): MergedRec[] {
   const out: MergedRec[] = [];
   if (!fs.existsSync(file)) return out;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (line === '' || out.length >= limit) continue;
+  for (const line of firstLines(file, limit)) {
+    if (out.length >= limit) break;
     const j = JSON.parse(line) as Record<string, number | string>;
     const action = ACTION_NAME.indexOf(j['action'] as string);
     const num = (k: string): number => Number(j[k] ?? 0);
