@@ -550,7 +550,7 @@ export class HtmqcConsumer {
   private startWorker(run: PartitionRun): void {
     if (run.running || !run.active) return;
     run.running = true;
-    this.runWorker(run).catch((e: unknown) => this.config.onError(e)).finally(() => { run.running = false; });
+    this.runWorker(run).catch((e: unknown) => this.config.onError(e));
   }
 
   /**
@@ -559,59 +559,65 @@ export class HtmqcConsumer {
    */
   private async runWorker(run: PartitionRun): Promise<void> {
     const handler = this.config.handler;
-    while (run.mayRun && run.active && this.state === 'running') {
-      run.mayRun = false;
-      const from = run.nextToRun;
-      const end = Math.min(run.position, from + CHUNK);
-      let o = from;
-      let failed = false;
-      const chunkEnd = performance.now() + CHUNK_MS;
-      while (o < end && this.state === 'running') {
-        const i = o - run.base;
-        const record = run.records[i];
-        if (record === null || record === undefined) {
-          run.outcomes[i] = ABSENT;
-          o++;
-          continue;
-        }
-        const tx = new MessageTx(
-          run.topic, run.partition, o, run.failures + 1, record.key ?? null, record.value ?? null, record.headers ?? {}, record.timestamp);
-        try {
-          // A handler that returns no promise costs no microtask.
-          const pending = handler(tx, tx);
-          if (pending !== undefined && pending !== null && typeof (pending as Promise<void>).then === 'function') await pending;
-        } catch (e) {
-          tx.open = false;
-          run.failures++;
-          run.lastError = e;
-          failed = true;
-          break;
-        }
-        tx.open = false;
-        if (!run.active) return;
-        // Index from the base as it is now: a commit may have moved it while the handler ran.
-        run.outcomes[o - run.base] = tx.effects === null ? DONE_NO_EFFECTS : tx;
-        if (run.failures !== 0) {
-          run.failures = 0;
-          run.lastError = undefined;
-        }
-        o++;
-        // The clock is read every 16 records: a fast handler is not slowed by it.
-        if ((o & 15) === 0 && performance.now() > chunkEnd) break;
-      }
-      if (!run.active) return;
-      run.nextToRun = o;
-      this.counters.handled += o - from;
-      if (o > from) this.execute(this.core.succeededRange(run.p, from, o));
-      if (failed) {
-        // The RunHandler(p, o) that succeededRange just issued is the run that failed.
+    try {
+      while (run.mayRun && run.active && this.state === 'running') {
         run.mayRun = false;
-        this.counters.failed++;
-        this.tickCore();
-        this.execute(this.core.handlerFailed(run.p, o));
-        if (run.failures <= this.config.maxRetries) this.scheduleTick(this.config.retryBackoff);
+        const from = run.nextToRun;
+        const end = Math.min(run.position, from + CHUNK);
+        let o = from;
+        let failed = false;
+        const chunkEnd = performance.now() + CHUNK_MS;
+        while (o < end && this.state === 'running') {
+          const i = o - run.base;
+          const record = run.records[i];
+          if (record === null || record === undefined) {
+            run.outcomes[i] = ABSENT;
+            o++;
+            continue;
+          }
+          const tx = new MessageTx(
+            run.topic, run.partition, o, run.failures + 1, record.key ?? null, record.value ?? null, record.headers ?? {}, record.timestamp);
+          try {
+            // A handler that returns no promise costs no microtask.
+            const pending = handler(tx, tx);
+            if (pending !== undefined && pending !== null && typeof (pending as Promise<void>).then === 'function') await pending;
+          } catch (e) {
+            tx.open = false;
+            run.failures++;
+            run.lastError = e;
+            failed = true;
+            break;
+          }
+          tx.open = false;
+          if (!run.active) return;
+          // Index from the base as it is now: a commit may have moved it while the handler ran.
+          run.outcomes[o - run.base] = tx.effects === null ? DONE_NO_EFFECTS : tx;
+          if (run.failures !== 0) {
+            run.failures = 0;
+            run.lastError = undefined;
+          }
+          o++;
+          // The clock is read every 16 records: a fast handler is not slowed by it.
+          if ((o & 15) === 0 && performance.now() > chunkEnd) break;
+        }
+        if (!run.active) return;
+        run.nextToRun = o;
+        this.counters.handled += o - from;
+        if (o > from) this.execute(this.core.succeededRange(run.p, from, o));
+        if (failed) {
+          // The RunHandler(p, o) that succeededRange just issued is the run that failed.
+          run.mayRun = false;
+          this.counters.failed++;
+          this.tickCore();
+          this.execute(this.core.handlerFailed(run.p, o));
+          if (run.failures <= this.config.maxRetries) this.scheduleTick(this.config.retryBackoff);
+        }
+        if (run.mayRun) await yieldToEventLoop();
       }
-      if (run.mayRun) await yieldToEventLoop();
+    } finally {
+      // Here, not in a .finally() of the promise: a run that ends synchronously (a sync
+      // handler that throws) must be restartable by a RunHandler later in the same tick.
+      run.running = false;
     }
   }
 
