@@ -9,8 +9,8 @@
 // check fail, one that comes after sees the commit's next.
 //
 // The protocol is one message per group commit: {id, writes} in, {id,
-// results} or {id, error} out.  Outcomes travel compactly (null for a plain
-// Done without effects, the common case); buffers arrive as Uint8Array and
+// results} or {id, error} out.  Outcomes travel compactly (only those that
+// are not a plain Done without effects, by index); buffers arrive as Uint8Array and
 // are turned back into Buffers for better-sqlite3.  Errors are rebuilt as the
 // same typed ledger errors (LedgerStatementError keeps topic, partition and
 // offset), so the consumer classifies them exactly as for commitMany.
@@ -29,14 +29,21 @@ export interface CommitThreadOptions {
   readonly statementCacheSize: number;
 }
 
-/** A write as it crosses to the thread: outcomes[i] null = Done without effects. */
+/**
+ * A write as it crosses to the thread.  Most outcomes are a plain Done
+ * without effects, so only the others travel, by index: a window of 10,000
+ * plain records is a few numbers, not 10,000 cloned elements on each side.
+ */
 interface WireWrite {
   readonly topic: string;
   readonly partition: number;
   readonly epoch: number;
   readonly expectedNext: number;
   readonly upTo: number;
-  readonly outcomes: (WireOutcome | null)[];
+  /** Ascending indices (offset - expectedNext) of the outcomes that are not a plain Done. */
+  readonly at: number[];
+  /** outcomes[at[k]] = others[k]. */
+  readonly others: WireOutcome[];
 }
 interface WireOutcome {
   readonly effects: readonly Statement[] | null;
@@ -54,16 +61,20 @@ type Reply = { id: number; results: CommitResult[] } | { id: number; error: Wire
 
 const DONE: Outcome = { effects: null, deadLetter: null, absent: false };
 
-function toWire(writes: readonly LedgerWrite[]): WireWrite[] {
+/** Exported for tests: the wire form of writes (toWire) and back (fromWire) must be the identity on what commitMany reads. */
+export function toWire(writes: readonly LedgerWrite[]): WireWrite[] {
   return writes.map((w) => {
-    const outcomes = new Array<WireOutcome | null>(w.outcomes.length);
-    for (let i = 0; i < w.outcomes.length; i++) {
-      const o = w.outcomes[i]!;
-      outcomes[i] = o.absent || o.deadLetter !== null || (o.effects !== null && o.effects.length > 0)
-        ? { effects: o.effects, deadLetter: o.deadLetter, absent: o.absent }
-        : null;
+    const at: number[] = [];
+    const others: WireOutcome[] = [];
+    const outcomes = w.outcomes;
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i]!;
+      if (o.absent || o.deadLetter !== null || (o.effects !== null && o.effects.length > 0)) {
+        at.push(i);
+        others.push({ effects: o.effects, deadLetter: o.deadLetter, absent: o.absent });
+      }
     }
-    return { topic: w.topic, partition: w.partition, epoch: w.epoch, expectedNext: w.expectedNext, upTo: w.upTo, outcomes };
+    return { topic: w.topic, partition: w.partition, epoch: w.epoch, expectedNext: w.expectedNext, upTo: w.upTo, at, others };
   });
 }
 
@@ -71,17 +82,18 @@ function asBuffer(v: unknown): unknown {
   return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
 }
 
-function fromWire(writes: readonly WireWrite[]): LedgerWrite[] {
-  return writes.map((w) => ({
-    ...w,
-    outcomes: w.outcomes.map((o): Outcome => {
-      if (o === null) return DONE;
+export function fromWire(writes: readonly WireWrite[]): LedgerWrite[] {
+  return writes.map((w) => {
+    const outcomes = new Array<Outcome>(w.upTo - w.expectedNext).fill(DONE);
+    for (let k = 0; k < w.at.length; k++) {
+      const o = w.others[k]!;
       const effects = o.effects === null ? null : o.effects.map((s) => ({ sql: s.sql, params: s.params.map(asBuffer) }));
       const d = o.deadLetter;
       const deadLetter = d === null ? null : { ...d, key: asBuffer(d.key) as Buffer | null, value: asBuffer(d.value) as Buffer | null };
-      return { effects, deadLetter, absent: o.absent };
-    }),
-  }));
+      outcomes[w.at[k]!] = { effects, deadLetter, absent: o.absent };
+    }
+    return { topic: w.topic, partition: w.partition, epoch: w.epoch, expectedNext: w.expectedNext, upTo: w.upTo, outcomes };
+  });
 }
 
 function toWireError(e: unknown): WireError {

@@ -14,6 +14,7 @@ import {
   LedgerArgumentError, LedgerSchemaError, LedgerStatementError, openSqliteLedger, outcomeAt, SCHEMA_VERSION,
   type CommittedRange, type DeadLetterEntry, type LedgerWrite, type Outcome, type SqliteLedger, type Statement,
 } from '../../src/ledger';
+import { fromWire, toWire } from '../../src/ledger/sqlite-thread';
 
 const T = 'orders';
 
@@ -246,6 +247,26 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     const again = await ledger.commitManyAsync([write(0, e0, 5, [done(insertRow('zombie'))])]);
     assert.strictEqual(again[0]!.accepted, false, 'the old epoch is fenced out');
     assert.deepStrictEqual(effectIds(), ['a']);
+  });
+
+  it('the commit thread\'s wire form carries only the outcomes that are not a plain Done, each at its own offset', () => {
+    const blob: Statement = { sql: 'INSERT INTO blobs (id, v) VALUES (?, ?)', params: ['b', Buffer.from([7, 8])] };
+    const outcomes = [done(), done(insertRow('a')), done(), done(), ABSENT, deadLettered(2), done(blob), done()];
+    const w = write(3, 4, 10, outcomes);
+    const wire = toWire([w]);
+    assert.deepStrictEqual(wire[0]!.at, [1, 4, 5, 6], 'plain Done outcomes do not travel');
+    // As the thread receives it: a structured clone turns Buffers into Uint8Arrays.
+    const back = fromWire(structuredClone(wire))[0]!;
+    assert.deepStrictEqual({ ...back, outcomes: undefined }, { ...w, outcomes: undefined });
+    assert.strictEqual(back.outcomes.length, outcomes.length);
+    for (let i = 0; i < outcomes.length; i++) {
+      const want = outcomes[i]!;
+      const got = back.outcomes[i]!;
+      assert.strictEqual(got.absent, want.absent, `absent at index ${i}`);
+      assert.deepStrictEqual(got.deadLetter, want.deadLetter, `dead letter at index ${i}`);
+      assert.deepStrictEqual(got.effects ?? [], want.effects ?? [], `effects at index ${i}`);
+    }
+    assert.ok(Buffer.isBuffer(back.outcomes[6]!.effects![0]!.params[1]), 'a Buffer param is a Buffer again on the thread');
   });
 
   it('commitManyAsync rebuilds a failing effect as LedgerStatementError naming the partition and offset, and applies nothing', async () => {
