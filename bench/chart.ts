@@ -28,6 +28,8 @@ interface LatencyInput {
   ratePerSec: number;
   htmqc: { p50Ms: number; p99Ms: number; p999Ms: number };
   kafkajs: { p50Ms: number; p99Ms: number; p999Ms: number };
+  /** Absent in results from before kcat was measured for latency. */
+  kcat?: { p50Ms: number; p99Ms: number; p999Ms: number };
 }
 
 const VARIANTS: readonly [string, string, string][] = [
@@ -80,11 +82,13 @@ function throughputPanel(x0: number, y0: number, w: number, h: number, tp: NonNu
   return out.join('\n');
 }
 
-/** Latency percentiles on a log axis, htmqc vs kafkajs, one group per load. */
+/** Latency percentiles on a log axis, htmqc vs kafkajs (and kcat when measured), one group per load. */
 function latencyPanel(x0: number, y0: number, w: number, h: number, loads: { label: string; l: LatencyInput }[]): string {
   const out: string[] = [];
   out.push(text(x0, y0 - 8, 'Produce-to-commit latency, ms (log scale): p50 / p99 / p99.9', 'font-weight="bold"'));
-  const vals = loads.flatMap(({ l }) => [l.htmqc.p50Ms, l.htmqc.p99Ms, l.htmqc.p999Ms, l.kafkajs.p50Ms, l.kafkajs.p99Ms, l.kafkajs.p999Ms]).filter((v) => v > 0 && Number.isFinite(v));
+  const all: [string, 'htmqc' | 'kafkajs' | 'kcat', string][] = [['htmqc', 'htmqc', '#1f77b4'], ['kafkajs', 'kafkajs', '#ff7f0e'], ['kcat', 'kcat', '#7f7f7f']];
+  const series = all.filter(([, key]) => loads.every(({ l }) => l[key] !== undefined));
+  const vals = loads.flatMap(({ l }) => series.flatMap(([, key]) => [l[key]!.p50Ms, l[key]!.p99Ms, l[key]!.p999Ms])).filter((v) => v > 0 && Number.isFinite(v));
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(0.5, ...vals))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(10, ...vals))));
   const y = (v: number): number => y0 + h - ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * h;
@@ -95,7 +99,6 @@ function latencyPanel(x0: number, y0: number, w: number, h: number, loads: { lab
   out.push(`<line x1="${x0}" y1="${y(5).toFixed(1)}" x2="${x0 + w}" y2="${y(5).toFixed(1)}" stroke="#d62728" stroke-dasharray="4 3"/>`);
   out.push(text(x0 + w - 2, y(5) - 3, 'target p99 5 ms', 'font-size="10" fill="#d62728" text-anchor="end"'));
   const groupW = w / Math.max(1, loads.length);
-  const series: [string, 'htmqc' | 'kafkajs', string][] = [['htmqc', 'htmqc', '#1f77b4'], ['kafkajs', 'kafkajs', '#ff7f0e']];
   const pcts: ['p50Ms' | 'p99Ms' | 'p999Ms', string][] = [['p50Ms', 'p50'], ['p99Ms', 'p99'], ['p999Ms', 'p99.9']];
   const barW = (groupW * 0.8) / (series.length * pcts.length);
   loads.forEach(({ label, l }, g) => {
@@ -103,7 +106,7 @@ function latencyPanel(x0: number, y0: number, w: number, h: number, loads: { lab
     let i = 0;
     for (const [, key, color] of series) {
       pcts.forEach(([pk, pl], j) => {
-        const v = finite(l[key][pk]);
+        const v = finite(l[key]![pk]);
         const bx = gx + i * barW;
         const top = y(v);
         out.push(`<rect x="${bx.toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 3).toFixed(1)}" height="${(y0 + h - top).toFixed(1)}" fill="${color}" fill-opacity="${(1 - j * 0.3).toFixed(1)}"/>`);
@@ -152,7 +155,7 @@ export function renderChart(r: ChartInput): string {
     y += 220 + 50;
   }
   const loads: { label: string; l: LatencyInput }[] = [];
-  if (r.latency) loads.push({ label: '50 % of max (a)', l: r.latency });
+  if (r.latency) loads.push({ label: '50 % of the end-to-end max', l: r.latency });
   if (r.latencyLight) loads.push({ label: 'light load', l: r.latencyLight });
   if (loads.length > 0) {
     y += 20;

@@ -26,14 +26,17 @@
 //               the last record committed (htmqc), handled (kafkajs) or
 //               printed (kcat); CPU ms per 1,000
 //               records and event-loop utilisation come from this process.
-//   latency     a producer child process at 50 % of the end-to-end maximum:
-//               the lower of the median drain rate of (a) and the producer's
-//               fill rate (both measured in this run), since producer,
-//               broker and consumer share the machine
-//               stamps each record with CLOCK_MONOTONIC; htmqc: stamp to the
-//               ledger commit that covers the record (consumer.observe);
-//               kafkajs: stamp to the end of the eachBatch handler.  Then
-//               again at 1,000 msg/s (latencyLight), the floor of both.
+//   latency     first the end-to-end maximum: a producer child sends flat
+//               out while htmqc (as (a)) consumes the same topic, and the
+//               lower of the produced and the committed rate is what the
+//               host carries with producer, broker and consumer sharing its
+//               cores.  Then a producer at 50 % of that stamps each record
+//               with CLOCK_MONOTONIC (value: float64; key: ASCII); htmqc:
+//               stamp to the ledger commit that covers the record
+//               (consumer.observe), split at the handler's start; kafkajs:
+//               stamp to the end of the eachBatch handler; kcat: stamp to
+//               the printed key read by this process (the native floor).
+//               Then again at 1,000 msg/s (latencyLight).
 //   memory      RSS of an htmqc consumer (as (a)) draining a backlog of M
 //               records, sampled every 250 ms; min/max/median after warm-up
 //               (the first 20 % of the drain) and whether every sample is
@@ -445,7 +448,12 @@ interface LatencyResult {
   valueBytes: number;
   warmupSeconds: number;
   htmqc: LatencySide & { ledgerCommits: number; ledgerMsMean: number; ledgerMsP50: number; ledgerMsP99: number; recordsPerCommit: number };
+  /** htmqc's latency split at the handler: produce -> handler start (kafkajs' part) and handler start -> ledger commit (htmqc's). */
+  htmqcToHandler: LatencySide;
+  htmqcHandlerToCommit: LatencySide;
   kafkajs: LatencySide;
+  /** kcat (librdkafka), produce -> line read by this process: the native consumer's floor on this host. */
+  kcat: LatencySide;
   targets: { htmqcP99AtMost5ms: boolean };
 }
 
@@ -454,6 +462,39 @@ function summarise(lat: number[]): LatencySide {
   let sum = 0;
   for (const x of s) sum += x;
   return { samples: s.length, p50Ms: r2(pct(s, 0.5)), p99Ms: r2(pct(s, 0.99)), p999Ms: r2(pct(s, 0.999)), maxMs: r2(s[s.length - 1] ?? NaN), meanMs: r2(sum / s.length) };
+}
+
+/**
+ * kcat from the start of a fresh topic (no group), printing each record's key,
+ * the producer's ASCII monotonic stamp; latency is taken when this process
+ * reads the line.  Resolves with the samples once stop resolves.
+ */
+function kcatLatency(topic: string, cutoff: () => number, stop: Promise<void>): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const lat: number[] = [];
+    const child = spawn('kcat', ['-C', '-b', brokerAddress(opts), '-t', topic, '-o', 'beginning', '-u', '-q', '-X', 'fetch.wait.max.ms=250', '-f', '%k\n'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let rest = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const at = monoMs();
+      const lines = (rest + chunk.toString('latin1')).split('\n');
+      rest = lines.pop()!;
+      const from = cutoff();
+      for (const l of lines) {
+        const stamp = Number(l);
+        if (stamp >= from) lat.push(at - stamp);
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (signal !== 'SIGTERM' && code !== 0) reject(new Error(`kcat exit ${code}: ${err}`));
+      else resolve(lat);
+    });
+    void stop.then(() => child.kill('SIGTERM'));
+  });
 }
 
 function runProducer(topic: string, rate: number, seconds: number, partitions: number): Promise<{ sent: number }> {
@@ -480,24 +521,38 @@ async function scenarioLatency(kafka: Kafka, rate: number, what: string): Promis
   // htmqc: stamp of each handled record, matched to the ledger commit covering its offset.
   const topicA = `bench-lat-htmqc-${Date.now()}`;
   await createTopic(kafka, topicA, P);
+  // Per partition and offset: the produce stamp and the time the handler saw the record.
   const stamps = Array.from({ length: P }, () => new Map<number, number>());
+  const seenAt = Array.from({ length: P }, () => new Map<number, number>());
   const latA: number[] = [];
+  const toHandlerA: number[] = [];
+  const handlerToCommitA: number[] = [];
   let cutoff = Infinity;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => { stop = r; });
   let sentA: number;
   const runA = drainHtmqc(kafka, topicA, `lat-${Date.now()}`, 100, {
     core: 'native', until: stopped,
-    onMessage: (p, off, v) => { if (v !== null && v.length >= 8) stamps[p]!.set(off, v.readDoubleLE(0)); },
+    onMessage: (p, off, v) => {
+      if (v === null || v.length < 8) return;
+      stamps[p]!.set(off, v.readDoubleLE(0));
+      seenAt[p]!.set(off, monoMs());
+    },
     onCommit: (writes, at) => {
       for (const w of writes) {
         if (!w.accepted) continue;
         const m = stamps[w.partition]!;
+        const h = seenAt[w.partition]!;
         for (let o = w.from; o < w.upTo; o++) {
           const s = m.get(o);
           if (s === undefined) continue;
+          const seen = h.get(o)!;
           m.delete(o);
-          if (s >= cutoff) latA.push(at - s);
+          h.delete(o);
+          if (s < cutoff) continue;
+          latA.push(at - s);
+          toHandlerA.push(seen - s);
+          handlerToCommitA.push(at - seen);
         }
       }
     },
@@ -531,6 +586,20 @@ async function scenarioLatency(kafka: Kafka, rate: number, what: string): Promis
   stopC();
   await runC;
 
+  // kcat: the native floor, same producer and rate.
+  const topicD = `bench-lat-kcat-${Date.now()}`;
+  await createTopic(kafka, topicD, P);
+  let cutoffD = Infinity;
+  let stopD!: () => void;
+  const stoppedD = new Promise<void>((r) => { stopD = r; });
+  const runD = kcatLatency(topicD, () => cutoffD, stoppedD);
+  await sleep(3000);
+  cutoffD = monoMs() + warm * 1000;
+  const sentD = (await runProducer(topicD, rate, seconds, P)).sent;
+  await sleep(1500);
+  stopD();
+  const latD = await runD;
+
   const commitMs = a.ledgerMs! / Math.max(1, a.ledgerCommits!);
   const res: LatencyResult = {
     bench: 'latency', load: what, ratePerSec: rate, seconds, partitions: P, valueBytes: 100, warmupSeconds: warm,
@@ -538,17 +607,73 @@ async function scenarioLatency(kafka: Kafka, rate: number, what: string): Promis
       ...summarise(latA), ledgerCommits: a.ledgerCommits!, ledgerMsMean: r3(commitMs), ledgerMsP50: a.ledgerCommitP50Ms!, ledgerMsP99: a.ledgerCommitP99Ms!,
       recordsPerCommit: a.recordsPerCommit!,
     },
+    htmqcToHandler: summarise(toHandlerA),
+    htmqcHandlerToCommit: summarise(handlerToCommitA),
     kafkajs: summarise(latC),
+    kcat: summarise(latD),
     targets: { htmqcP99AtMost5ms: false },
   };
   res.targets.htmqcP99AtMost5ms = res.htmqc.p99Ms <= 5;
   console.log(`\nLatency: ${fmtInt(rate)} msg/s (${what}), ${seconds} s, ${P} partitions, first ${warm} s dropped`);
-  console.log(`produced ${fmtInt(sentA)} (htmqc run), ${fmtInt(sentC)} (kafkajs run)`);
+  console.log(`produced ${fmtInt(sentA)} (htmqc run), ${fmtInt(sentC)} (kafkajs run), ${fmtInt(sentD)} (kcat run)`);
   console.log('consumer'.padEnd(48) + 'samples'.padStart(9) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'p99.9 ms'.padStart(10) + 'max ms'.padStart(9));
   const row = (name: string, s: LatencySide): void => console.log(name.padEnd(48) + String(s.samples).padStart(9) + s.p50Ms.toFixed(2).padStart(9) + s.p99Ms.toFixed(2).padStart(9) + s.p999Ms.toFixed(2).padStart(10) + s.maxMs.toFixed(2).padStart(9));
   row('htmqc, produce -> ledger commit', res.htmqc);
+  row('  of which produce -> handler start', res.htmqcToHandler);
+  row('  of which handler start -> ledger commit', res.htmqcHandlerToCommit);
   row('kafkajs eachBatch, produce -> handler done', res.kafkajs);
+  row('kcat (librdkafka), produce -> record read', res.kcat);
   console.log(`htmqc ledger: ${res.htmqc.ledgerCommits} commits, transaction p50 ${res.htmqc.ledgerMsP50} / p99 ${res.htmqc.ledgerMsP99} / mean ${res.htmqc.ledgerMsMean} ms, ${res.htmqc.recordsPerCommit} records per commit; target p99 <= 5 ms: ${res.targets.htmqcP99AtMost5ms ? 'met' : 'MISSED'}`);
+  console.log(JSON.stringify(res));
+  return res;
+}
+
+interface EndToEndMaxResult {
+  bench: 'endToEndMax';
+  seconds: number;
+  partitions: number;
+  valueBytes: number;
+  /** Records the flat-out producer sent per second while htmqc consumed. */
+  producedPerSec: number;
+  /** Records htmqc committed to the ledger per second in the same window. */
+  committedPerSec: number;
+  /** The lower of the two: the most this host carries end to end. */
+  maxPerSec: number;
+}
+
+/**
+ * The end-to-end maximum: a producer sends flat out for S seconds while htmqc
+ * (native core, SQLite FULL) consumes the same topic; both share the host's
+ * cores with the broker, as in the latency scenario, so the maximum is what
+ * the three together sustain, not what either does alone.
+ */
+async function scenarioEndToEndMax(kafka: Kafka): Promise<EndToEndMaxResult> {
+  const seconds = Math.max(5, Math.round(args.latencySeconds / 2));
+  const P = args.partitions;
+  const topic = `bench-e2e-max-${Date.now()}`;
+  await createTopic(kafka, topic, P);
+  log(`end-to-end maximum: producing flat out for ${seconds} s while htmqc consumes`);
+  let committed = 0;
+  let stop!: () => void;
+  const stopped = new Promise<void>((r) => { stop = r; });
+  const run = drainHtmqc(kafka, topic, `e2e-${Date.now()}`, 100, {
+    core: 'native', until: stopped,
+    onCommit: (writes) => { for (const w of writes) if (w.accepted) committed += w.upTo - w.from; },
+  });
+  await sleep(3000);
+  const c0 = committed;
+  const t0 = performance.now();
+  const { sent } = await runProducer(topic, 0, seconds, P);
+  const ms = performance.now() - t0;
+  const c1 = committed;
+  stop();
+  await run;
+  const producedPerSec = Math.round((sent * 1000) / ms);
+  const committedPerSec = Math.round(((c1 - c0) * 1000) / ms);
+  const res: EndToEndMaxResult = {
+    bench: 'endToEndMax', seconds, partitions: P, valueBytes: 100, producedPerSec, committedPerSec, maxPerSec: Math.min(producedPerSec, committedPerSec),
+  };
+  console.log(`\nEnd-to-end maximum, ${seconds} s, ${P} partitions, 100 B: produced ${fmtInt(producedPerSec)} msg/s while htmqc committed ${fmtInt(committedPerSec)} msg/s -> max ${fmtInt(res.maxPerSec)} msg/s`);
   console.log(JSON.stringify(res));
   return res;
 }
@@ -736,14 +861,11 @@ async function main(): Promise<void> {
         for (const size of args.sizes) { tp.push(await scenarioThroughput(kafka, size)); result['throughput'] = tp; write(); }
       }
       if (args.only.has('latency')) {
-        const base = tp.find((t) => t.valueBytes === 100) ?? tp[0];
-        // The end-to-end maximum is the lower of what (a) drains and what a producer sends on
-        // this broker (the fill rate, same run): producing and consuming share the 2 cores.
-        const drainMax = base ? base.median.htmqcNative.msgPerSec : Number(process.env['HTMQC_BENCH_LATENCY_MAX'] ?? 40000);
-        const produceMax = base ? Math.round((base.records * 1000) / base.fillMs) : drainMax;
-        const maxRate = Math.min(drainMax, produceMax);
-        result['latency'] = await scenarioLatency(kafka, Math.max(100, Math.round(maxRate / 2)),
-          `50 % of the end-to-end max: min((a) drain ${fmtInt(drainMax)}, produce ${fmtInt(produceMax)}) msg/s`);
+        // 50 % of what producer, broker and htmqc sustain together on this host (measured, same run).
+        const e2e = await scenarioEndToEndMax(kafka);
+        result['endToEndMax'] = e2e;
+        result['latency'] = await scenarioLatency(kafka, Math.max(100, Math.round(e2e.maxPerSec / 2)),
+          `50 % of the end-to-end max ${fmtInt(e2e.maxPerSec)} msg/s (produced and committed at once)`);
         write();
         result['latencyLight'] = await scenarioLatency(kafka, 1000, 'light load, the floor');
         write();

@@ -47,6 +47,15 @@ describe('bench chart', () => {
     assert.ok(renderChart({}).includes('</svg>'));
   });
 
+  it('draws kcat latency bars when every load measured kcat, and none when one did not', () => {
+    const kcat = { p50Ms: 1.3, p99Ms: 7.7, p999Ms: 12.5 };
+    const withKcat = renderChart({ latency: { ...input.latency!, kcat }, latencyLight: { ...input.latencyLight!, kcat } });
+    assert.strictEqual((withKcat.match(/>7\.7</g) ?? []).length, 2, 'one kcat p99 bar per load');
+    const partial = renderChart({ latency: { ...input.latency!, kcat }, latencyLight: input.latencyLight! });
+    assert.ok(!partial.includes('>7.7<'));
+    assert.ok(!/NaN|undefined/.test(partial));
+  });
+
   it('escapes text', () => {
     assert.strictEqual(escapeXml('a<b>&"c"'), 'a&lt;b&gt;&amp;&quot;c&quot;');
   });
