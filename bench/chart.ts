@@ -21,7 +21,9 @@ export interface ChartInput {
   }[];
   latency?: LatencyInput;
   latencyLight?: LatencyInput;
-  memory?: { records: number; rssMiB: { min: number; max: number; median: number }; flatWithin10pct: boolean; series?: { tS: number; rssMiB: number }[] };
+  memory?: MemoryInput;
+  /** The same backlog drained at the bench's wider --window. */
+  memoryWideWindow?: MemoryInput;
 }
 
 interface LatencyInput {
@@ -120,10 +122,12 @@ function latencyPanel(x0: number, y0: number, w: number, h: number, loads: { lab
   return out.join('\n');
 }
 
-function memoryPanel(x0: number, y0: number, w: number, h: number, m: NonNullable<ChartInput['memory']>): string {
+export type MemoryInput = { window?: number; records: number; rssMiB: { min: number; max: number; median: number }; flatWithin10pct: boolean; series?: { tS: number; rssMiB: number }[] };
+
+function memoryPanel(x0: number, y0: number, w: number, h: number, m: MemoryInput): string {
   const out: string[] = [];
   const s = m.series ?? [];
-  out.push(text(x0, y0 - 8, `RSS while draining ${m.records.toLocaleString('en-US')} records, MiB (median ${m.rssMiB.median}, flat +-10 %: ${m.flatWithin10pct ? 'yes' : 'no'})`, 'font-weight="bold"'));
+  out.push(text(x0, y0 - 8, `RSS while draining ${m.records.toLocaleString('en-US')} records${m.window ? `, window ${m.window.toLocaleString('en-US')} per partition` : ''}, MiB (median ${m.rssMiB.median}, flat +-10 %: ${m.flatWithin10pct ? 'yes' : 'no'})`, 'font-weight="bold"'));
   if (s.length < 2) return out.join('\n');
   const tMax = Math.max(...s.map((p) => p.tS));
   const rMax = Math.max(...s.map((p) => p.rssMiB)) * 1.1;
@@ -162,9 +166,10 @@ export function renderChart(r: ChartInput): string {
     parts.push(latencyPanel(70, y, W - 100, 220, loads));
     y += 220 + 55;
   }
-  if (r.memory) {
+  for (const m of [r.memory, r.memoryWideWindow]) {
+    if (!m) continue;
     y += 20;
-    parts.push(memoryPanel(70, y, W - 100, 160, r.memory));
+    parts.push(memoryPanel(70, y, W - 100, 160, m));
     y += 160 + 40;
   }
   return [
