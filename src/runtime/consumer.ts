@@ -932,6 +932,10 @@ export class HtmqcConsumer {
   /** Command CommitBroker(p, offset): coalesced per partition, sent every brokerCommitIntervalMs. */
   private queueBrokerCommit(run: PartitionRun, offset: number): void {
     this.brokerOffsets.set(run.p, { run, offset });
+    this.scheduleBrokerCommit();
+  }
+
+  private scheduleBrokerCommit(): void {
     if (this.brokerTimer !== undefined) return;
     this.brokerTimer = setTimeout(() => {
       this.brokerTimer = undefined;
@@ -941,15 +945,35 @@ export class HtmqcConsumer {
 
   private async commitBrokerOffsets(): Promise<void> {
     if (this.brokerCommitting !== undefined) await this.brokerCommitting;
-    const offsets: { topic: string; partition: number; offset: string }[] = [];
-    for (const { run, offset } of this.brokerOffsets.values()) {
-      if (run.active) offsets.push({ topic: run.topic, partition: run.partition, offset: String(offset) });
+    // A CommitBroker the core issued for a run that a rebalance has since
+    // dropped waits until this consumer holds the partition again and is
+    // then sent as the current run's base: the ledger's next as this run
+    // read it, never below the dropped one's (spec CommitBroker(c, p) sets
+    // the group offset to local[c][p].base).  Without the carry-over a
+    // partition whose last records were committed just before a rebalance
+    // kept its group offset behind the ledger for good.
+    const sent: { run: PartitionRun; offset: number }[] = [];
+    const waiting: [number, { run: PartitionRun; offset: number }][] = [];
+    for (const [p, entry] of this.brokerOffsets) {
+      if (entry.run.active) { sent.push(entry); continue; }
+      const current = this.runs[p];
+      if (current !== undefined && current.active) sent.push({ run: current, offset: Math.max(entry.offset, current.base) });
+      else waiting.push([p, entry]);
     }
     this.brokerOffsets.clear();
-    if (offsets.length === 0 || this.consumer === undefined) return;
-    // Advisory only: recovery reads the ledger, so a failed commit is just reported.
-    this.brokerCommitting = this.consumer.commitOffsets(offsets).catch((e: unknown) => this.config.onError(e))
-      .finally(() => { this.brokerCommitting = undefined; });
+    for (const [p, entry] of waiting) this.brokerOffsets.set(p, entry);
+    if (waiting.length > 0 && this.state === 'running') this.scheduleBrokerCommit();
+    if (sent.length === 0 || this.consumer === undefined) return;
+    const offsets = sent.map(({ run, offset }) => ({ topic: run.topic, partition: run.partition, offset: String(offset) }));
+    // Advisory only: recovery reads the ledger, so a failed commit is
+    // reported and sent again on the next interval unless a newer offset of
+    // the partition is queued meanwhile.
+    this.brokerCommitting = this.consumer.commitOffsets(offsets).catch((e: unknown) => {
+      this.config.onError(e);
+      if (this.state !== 'running') return;
+      for (const entry of sent) if (!this.brokerOffsets.has(entry.run.p)) this.brokerOffsets.set(entry.run.p, entry);
+      if (this.brokerOffsets.size > 0) this.scheduleBrokerCommit();
+    }).finally(() => { this.brokerCommitting = undefined; });
     await this.brokerCommitting;
   }
 

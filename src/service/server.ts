@@ -20,7 +20,7 @@ import type { Kafka } from 'kafkajs';
 import { outcomeAt } from '../ledger/sqlite';
 import type { ConsumerObserver, ConsumerSnapshot } from '../runtime/consumer';
 import { BrokerPoller, partitionKey, type BrokerViewSource } from './broker-view';
-import { HEALTH_SERVICE, packageDefinition, serviceDefinition, STATE_SERVICE } from './proto';
+import { HEALTH_SERVICE, reflectionPackageDefinition, serviceDefinition, STATE_SERVICE } from './proto';
 import {
   ACTION_PROTO, findPartition, getGroup, getMessage, listPartitions, partitionMessage, type CommittedOutcome, type PartitionTotals,
 } from './view';
@@ -267,7 +267,7 @@ export async function startStateService(source: StateSource, options: StateServi
   const stateDef = serviceDefinition(STATE_SERVICE);
   server.addService(stateDef, guard(stateDef, stateImpl));
   server.addService(serviceDefinition(HEALTH_SERVICE), healthImpl);
-  new ReflectionService(packageDefinition()).addToServer({
+  new ReflectionService(reflectionPackageDefinition()).addToServer({
     addService: (def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation) => server.addService(def, guard(def, impl)),
   });
 

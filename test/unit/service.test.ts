@@ -11,10 +11,12 @@ import * as os from 'os';
 import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import * as descriptor from 'protobufjs/ext/descriptor';
 import { OffsetState, type TraceRecord } from '../../src/core';
 import type { ConsumerObserver, ConsumerSnapshot, LedgerCommitEvent } from '../../src/runtime/consumer';
 import type { BrokerView, BrokerViewSource } from '../../src/service/broker-view';
 import { createStateClient, startStateService, type StateClient, type StateService } from '../../src/service';
+import { mapEntryName } from '../../src/service/proto';
 import { TransitionHub } from '../../src/service/watch';
 
 // ------------------------------------------------------------ the fake --
@@ -235,6 +237,29 @@ describe('state service (htmqc.v1.StateService over a socket, fake consumer)', f
     assert.ok(alpha.includes('htmqc.v1.StateService'));
   });
 
+  it('reflection: every map field names its entry as protoc does (FieldNameEntry), so Go clients such as grpcurl accept the descriptors', async () => {
+    const files = await fileContainingSymbol(service.address, 'grpc.health.v1.Health');
+    const health = files.find((f) => (f.messageType ?? []).some((m) => m.name === 'HealthListResponse'));
+    assert.ok(health, `HealthListResponse in one of ${files.map((f) => f.name).join(', ')}`);
+    const list = health.messageType!.find((m) => m.name === 'HealthListResponse')!;
+    assert.deepStrictEqual(list.nestedType!.map((n) => n.name), ['StatusesEntry']);
+    assert.strictEqual(list.field!.find((f) => f.name === 'statuses')!.typeName, 'StatusesEntry');
+    let maps = 0;
+    const walk = (m: ReflectedMessage): void => {
+      for (const n of m.nestedType ?? []) {
+        walk(n);
+        if (n.options?.mapEntry !== true) continue;
+        maps++;
+        const f = m.field!.find((x) => x.typeName === n.name || x.typeName?.endsWith(`.${m.name}.${n.name}`));
+        assert.ok(f, `${m.name}.${n.name}: no field refers to the map entry`);
+        assert.strictEqual(n.name, mapEntryName(f.name), `${m.name}.${f.name}`);
+      }
+    };
+    for (const f of files) for (const m of f.messageType ?? []) walk(m);
+    assert.ok(maps >= 1);
+    assert.strictEqual(mapEntryName('dead_letter_counts'), 'DeadLetterCountsEntry');
+  });
+
   it('snapshots are shared between calls within the snapshot interval', async () => {
     const s2 = await startStateService(fake, { brokerView: fakeBrokerView, snapshotIntervalMs: 60000 });
     const c2 = createStateClient(s2.address);
@@ -339,6 +364,29 @@ describe('state service: TLS and mTLS', function () {
     }
   });
 });
+
+interface ReflectedMessage { name: string; field?: { name: string; typeName?: string }[]; nestedType?: ReflectedMessage[]; options?: { mapEntry?: boolean } | null }
+
+/** What grpcurl does before calling a method: ServerReflectionInfo with file_containing_symbol, every file decoded. */
+async function fileContainingSymbol(address: string, symbol: string): Promise<{ name: string; messageType?: ReflectedMessage[] }[]> {
+  const dir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
+  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [dir], keepCase: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: Record<string, { ServerReflection: grpc.ServiceClientConstructor }> } };
+  const client = new pkg.grpc.reflection['v1']!.ServerReflection(address, grpc.credentials.createInsecure());
+  type Reply = { file_descriptor_response?: { file_descriptor_proto: Buffer[] }; error_response?: { error_message: string } };
+  try {
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, Reply> }).ServerReflectionInfo();
+      call.on('data', (r: Reply) => { resolve(r); call.end(); });
+      call.on('error', reject);
+      call.write({ file_containing_symbol: symbol });
+    });
+    assert.ok(reply.file_descriptor_response, `reflection error: ${reply.error_response?.error_message}`);
+    return reply.file_descriptor_response.file_descriptor_proto.map((b) => descriptor.FileDescriptorProto.decode(b) as unknown as { name: string; messageType?: ReflectedMessage[] });
+  } finally {
+    client.close();
+  }
+}
 
 /** What `grpcurl -plaintext ADDRESS list` does: ServerReflectionInfo with list_services. */
 async function listServices(address: string, version: 'v1' | 'v1alpha'): Promise<string[]> {
