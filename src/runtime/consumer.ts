@@ -103,8 +103,14 @@ class PartitionRun implements PartitionRef {
   base: number;
   /** Spec Position: base + records.length. */
   position: number;
-  /** records[i] is the record at offset base + i, or null when no record exists there. */
-  readonly records: (KafkaMessage | null)[] = [];
+  /**
+   * records[i] is the record at offset base + i, or null when no record
+   * exists there.  Once its handler succeeded it is replaced by its timestamp
+   * (all a commit report needs): the record, and the fetch buffer its key and
+   * value are slices of, die young instead of waiting for the ledger commit
+   * in the old generation.
+   */
+  readonly records: (KafkaMessage | string | null)[] = [];
   /** outcomes[i]: the outcome of offset base + i once it finished. */
   readonly outcomes: (Outcome | undefined)[] = [];
   /** First offset the handler pool has not run (or must run again). */
@@ -570,7 +576,7 @@ export class HtmqcConsumer {
         while (o < end && this.state === 'running') {
           const i = o - run.base;
           const record = run.records[i];
-          if (record === null || record === undefined) {
+          if (record === null || record === undefined || typeof record === 'string') {
             run.outcomes[i] = ABSENT;
             o++;
             continue;
@@ -591,7 +597,10 @@ export class HtmqcConsumer {
           tx.open = false;
           if (!run.active) return;
           // Index from the base as it is now: a commit may have moved it while the handler ran.
-          run.outcomes[o - run.base] = tx.effects === null ? DONE_NO_EFFECTS : tx;
+          const at = o - run.base;
+          // Not the tx itself: it holds the record's key, value and headers.
+          run.outcomes[at] = tx.effects === null ? DONE_NO_EFFECTS : { effects: tx.effects, deadLetter: null, absent: false };
+          run.records[at] = record.timestamp;
           if (run.failures !== 0) {
             run.failures = 0;
             run.lastError = undefined;
@@ -710,6 +719,7 @@ export class HtmqcConsumer {
   private deadLetter(run: PartitionRun, o: number): void {
     faultPoint('mid-dead-letter');
     const record = run.records[o - run.base];
+    if (typeof record === 'string') throw new Error(`DeadLetter(${run.topic}[${run.partition}], ${o}): its handler succeeded (the core dead-letters only a failed record)`);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(record?.headers ?? {})) {
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String).join(',') : v.toString();
@@ -879,7 +889,7 @@ export class HtmqcConsumer {
       for (let o = write.expectedNext; o < write.upTo && o - run.base < run.records.length; o++) {
         const record = run.records[o - run.base];
         if (record !== null && record !== undefined) {
-          firstTimestampMs = Number(record.timestamp);
+          firstTimestampMs = Number(typeof record === 'string' ? record : record.timestamp);
           break;
         }
       }
