@@ -5,7 +5,7 @@
 // top self-time functions.  The raw .cpuprofile goes to .cache/bench-profile/.
 //
 //   node dist/bench/profile.js [records=300000] [valueBytes=100] [partitions=6] [--no-effect]
-//   (HTMQC_BENCH_WINDOW=<maxInFlightPerPartition>, default 2000)
+//   (HTMQC_BENCH_WINDOW=<maxInFlightPerPartition>, default 10000)
 //
 // Starts its own broker on HTMQC_BENCH_PROFILE_PORT (default 19694).  Prints
 // a table and one JSON line; writes bench/results/profile.json.
@@ -26,8 +26,8 @@ const N = Number(positional[0] ?? 300000);
 const SIZE = Number(positional[1] ?? 100);
 const P = Number(positional[2] ?? 6);
 const effect = !process.argv.includes('--no-effect');
-/** Spec Window per partition (maxInFlightPerPartition), HTMQC_BENCH_WINDOW, default 2000 as bench/main.ts. */
-const WINDOW = Number(process.env['HTMQC_BENCH_WINDOW'] ?? 2000);
+/** Spec Window per partition (maxInFlightPerPartition), HTMQC_BENCH_WINDOW, default 10000 as bench/main.ts. */
+const WINDOW = Number(process.env['HTMQC_BENCH_WINDOW'] ?? 10000);
 const port = Number(process.env['HTMQC_BENCH_PROFILE_PORT'] ?? 19694);
 const opts: BrokerOptions = { port, controllerPort: port + 1, dataDir: path.join(repoRoot(), '.cache', 'kafka-run', `bench-${port}`) };
 const work = path.join(repoRoot(), '.cache', 'bench-profile');
