@@ -68,6 +68,7 @@ import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
 import { brokerAddress, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../tools/kafka/broker';
 import { createConsumer, openSqliteLedger } from '../src';
+import { DEFAULT_MAX_IN_FLIGHT_PER_PARTITION } from '../src/runtime/config';
 
 // ---------------------------------------------------------------- arguments
 
@@ -716,9 +717,6 @@ interface MemoryResult {
   series: { tS: number; rssMiB: number; committed: number }[];
 }
 
-/** The runtime's default maxInFlightPerPartition (src/runtime/config.ts). */
-const DEFAULT_WINDOW = 1000;
-
 /** One backlog, drained by a fresh group at each window: the runtime's default, then --window. */
 async function scenarioMemory(kafka: Kafka): Promise<MemoryResult[]> {
   const N = args.memoryRecords;
@@ -727,7 +725,7 @@ async function scenarioMemory(kafka: Kafka): Promise<MemoryResult[]> {
   const fillMs = await fillTopic(kafka, topic, N, 100, args.partitions);
   log(`memory: filled in ${Math.round(fillMs)} ms`);
   const out: MemoryResult[] = [];
-  for (const window of [...new Set([DEFAULT_WINDOW, args.window])]) out.push(await memoryDrain(kafka, topic, fillMs, window));
+  for (const window of [...new Set([DEFAULT_MAX_IN_FLIGHT_PER_PARTITION, args.window])]) out.push(await memoryDrain(kafka, topic, fillMs, window));
   return out;
 }
 

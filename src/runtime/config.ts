@@ -3,6 +3,9 @@
 
 import type { ConsumerConfig as KafkaConsumerConfig, IHeaders, Kafka } from 'kafkajs';
 import { MAX_RETRIES_LIMIT, MAX_WINDOW } from '../core';
+
+/** maxInFlightPerPartition when the config leaves it out (spec Window per partition). */
+export const DEFAULT_MAX_IN_FLIGHT_PER_PARTITION = 1000;
 import type { Ledger } from '../ledger';
 import { ConfigError } from './errors';
 
@@ -161,7 +164,7 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
     topics: [...(topics as string[])],
     ledger: config.ledger,
     handler: config.handler,
-    maxInFlightPerPartition: integer('maxInFlightPerPartition', c['maxInFlightPerPartition'], 1000, 1, MAX_WINDOW),
+    maxInFlightPerPartition: integer('maxInFlightPerPartition', c['maxInFlightPerPartition'], DEFAULT_MAX_IN_FLIGHT_PER_PARTITION, 1, MAX_WINDOW),
     maxRetries: integer('maxRetries', c['maxRetries'], 3, 0, MAX_RETRIES_LIMIT),
     retryBackoff: integer('retryBackoff', c['retryBackoff'], 1000, 0, 0x7fffffff),
     deadLetterTopic,

@@ -576,8 +576,13 @@ export class HtmqcConsumer {
         while (o < end && this.state === 'running') {
           const i = o - run.base;
           const record = run.records[i];
-          if (record === null || record === undefined || typeof record === 'string') {
+          if (record === null || record === undefined) {
             run.outcomes[i] = ABSENT;
+            o++;
+            continue;
+          }
+          if (typeof record === 'string') {
+            // Handled already (released after its handler): its outcome stands.
             o++;
             continue;
           }
@@ -963,16 +968,13 @@ export class HtmqcConsumer {
     // partition whose last records were committed just before a rebalance
     // kept its group offset behind the ledger for good.
     const sent: { run: PartitionRun; offset: number }[] = [];
-    const waiting: [number, { run: PartitionRun; offset: number }][] = [];
     for (const [p, entry] of this.brokerOffsets) {
-      if (entry.run.active) { sent.push(entry); continue; }
-      const current = this.runs[p];
-      if (current !== undefined && current.active) sent.push({ run: current, offset: Math.max(entry.offset, current.base) });
-      else waiting.push([p, entry]);
+      const run = entry.run.active ? entry.run : this.runs[p];
+      if (run === undefined || !run.active) continue;
+      this.brokerOffsets.delete(p);
+      sent.push(run === entry.run ? entry : { run, offset: Math.max(entry.offset, run.base) });
     }
-    this.brokerOffsets.clear();
-    for (const [p, entry] of waiting) this.brokerOffsets.set(p, entry);
-    if (waiting.length > 0 && this.state === 'running') this.scheduleBrokerCommit();
+    if (this.brokerOffsets.size > 0 && this.state === 'running') this.scheduleBrokerCommit();
     if (sent.length === 0 || this.consumer === undefined) return;
     const offsets = sent.map(({ run, offset }) => ({ topic: run.topic, partition: run.partition, offset: String(offset) }));
     // Advisory only: recovery reads the ledger, so a failed commit is

@@ -89,11 +89,11 @@ function fixMapEntries(m: MessageDescriptor): boolean {
 }
 
 /** One serialized FileDescriptorProto with protoc's map entry names. */
-export function protocCompatibleFileDescriptor(bytes: Buffer | Uint8Array): Buffer {
+function protocCompatibleFileDescriptor(bytes: Buffer): Buffer {
   const file = descriptor.FileDescriptorProto.decode(bytes) as unknown as { messageType?: MessageDescriptor[] };
   let changed = false;
   for (const m of file.messageType ?? []) changed = fixMapEntries(m) || changed;
-  if (!changed) return Buffer.from(bytes);
+  if (!changed) return bytes;
   return Buffer.from(descriptor.FileDescriptorProto.encode(file as unknown as descriptor.IFileDescriptorProto).finish());
 }
 

@@ -367,42 +367,36 @@ describe('state service: TLS and mTLS', function () {
 
 interface ReflectedMessage { name: string; field?: { name: string; typeName?: string }[]; nestedType?: ReflectedMessage[]; options?: { mapEntry?: boolean } | null }
 
-/** What grpcurl does before calling a method: ServerReflectionInfo with file_containing_symbol, every file decoded. */
-async function fileContainingSymbol(address: string, symbol: string): Promise<{ name: string; messageType?: ReflectedMessage[] }[]> {
+type ReflectionCall<Reply> = grpc.ClientDuplexStream<object, Reply>;
+
+/** One ServerReflectionInfo exchange: writes the request, resolves with the first reply. */
+async function reflect<Reply>(address: string, version: 'v1' | 'v1alpha', request: object): Promise<Reply> {
   const dir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
-  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [dir], keepCase: true });
+  const def = protoLoader.loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [dir], keepCase: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: Record<string, { ServerReflection: grpc.ServiceClientConstructor }> } };
-  const client = new pkg.grpc.reflection['v1']!.ServerReflection(address, grpc.credentials.createInsecure());
-  type Reply = { file_descriptor_response?: { file_descriptor_proto: Buffer[] }; error_response?: { error_message: string } };
+  const client = new pkg.grpc.reflection[version]!.ServerReflection(address, grpc.credentials.createInsecure());
   try {
-    const reply = await new Promise<Reply>((resolve, reject) => {
-      const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, Reply> }).ServerReflectionInfo();
+    return await new Promise<Reply>((resolve, reject) => {
+      const call = (client as unknown as { ServerReflectionInfo(): ReflectionCall<Reply> }).ServerReflectionInfo();
       call.on('data', (r: Reply) => { resolve(r); call.end(); });
       call.on('error', reject);
-      call.write({ file_containing_symbol: symbol });
+      call.write(request);
     });
-    assert.ok(reply.file_descriptor_response, `reflection error: ${reply.error_response?.error_message}`);
-    return reply.file_descriptor_response.file_descriptor_proto.map((b) => descriptor.FileDescriptorProto.decode(b) as unknown as { name: string; messageType?: ReflectedMessage[] });
   } finally {
     client.close();
   }
 }
 
+/** What grpcurl does before calling a method: ServerReflectionInfo with file_containing_symbol, every file decoded. */
+async function fileContainingSymbol(address: string, symbol: string): Promise<{ name: string; messageType?: ReflectedMessage[] }[]> {
+  type Reply = { file_descriptor_response?: { file_descriptor_proto: Buffer[] }; error_response?: { error_message: string } };
+  const reply = await reflect<Reply>(address, 'v1', { file_containing_symbol: symbol });
+  assert.ok(reply.file_descriptor_response, `reflection error: ${reply.error_response?.error_message}`);
+  return reply.file_descriptor_response.file_descriptor_proto.map((b) => descriptor.FileDescriptorProto.decode(b) as unknown as { name: string; messageType?: ReflectedMessage[] });
+}
+
 /** What `grpcurl -plaintext ADDRESS list` does: ServerReflectionInfo with list_services. */
 async function listServices(address: string, version: 'v1' | 'v1alpha'): Promise<string[]> {
-  const dir = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');
-  const def = protoLoader.loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [dir], keepCase: true });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: Record<string, { ServerReflection: grpc.ServiceClientConstructor }> } };
-  const Client = pkg.grpc.reflection[version]!.ServerReflection;
-  const client = new Client(address, grpc.credentials.createInsecure());
-  try {
-    return await new Promise<string[]>((resolve, reject) => {
-      const call = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, { list_services_response: { service: { name: string }[] } }> }).ServerReflectionInfo();
-      call.on('data', (r: { list_services_response: { service: { name: string }[] } }) => { resolve(r.list_services_response.service.map((s) => s.name)); call.end(); });
-      call.on('error', reject);
-      call.write({ list_services: '*' });
-    });
-  } finally {
-    client.close();
-  }
+  const reply = await reflect<{ list_services_response: { service: { name: string }[] } }>(address, version, { list_services: '*' });
+  return reply.list_services_response.service.map((s) => s.name);
 }
