@@ -2,6 +2,7 @@
 
 export * from './types';
 export * from './errors';
+export type { LedgerPort, Fenced, WriteResult } from './port';
 export {
   SqliteLedger, openSqliteLedger, classifySqliteError, SCHEMA_VERSION, outcomeAt, committedRanges, exceptionalOffsets,
   type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset,

@@ -46,19 +46,19 @@ export const OUTCOME_ABSENT = 'Absent';
  * The committed outcome of one offset.  Exactly one of: effects (Done, possibly
  * empty), a dead letter (DeadLettered), or absent (no record at the offset).
  */
-export interface Outcome {
-  readonly effects: readonly Statement[] | null;
+export interface Outcome<E = Statement> {
+  readonly effects: readonly E[] | null;
   readonly deadLetter: DeadLetterEntry | null;
   readonly absent: boolean;
 }
 
 /** WriteLedger(p, epoch, expectedNext, upTo) with the outcomes of [expectedNext, upTo). */
-export interface LedgerWrite extends PartitionRef {
+export interface LedgerWrite<E = Statement> extends PartitionRef {
   readonly epoch: number;
   readonly expectedNext: number;
   readonly upTo: number;
   /** outcomes[i] is the outcome of offset expectedNext + i; length upTo - expectedNext. */
-  readonly outcomes: readonly Outcome[];
+  readonly outcomes: readonly Outcome<E>[];
 }
 
 /** The ledger row of a partition (spec LedgerRec without the effect sequences). */
