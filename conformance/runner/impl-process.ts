@@ -3,6 +3,11 @@
 // line on its stdout, strictly in turn.  Anything else -- an exit, a line
 // that is not a JSON object, a reply with the wrong id, no reply in time --
 // is a ProtocolFailure, after which the process is killed and not used again.
+//
+// The command runs through /bin/sh -c in a process group of its own, and
+// every kill is sent to that whole group: an implementation started as
+// `python3 impl.py` is a child of the shell, and a hung one must not outlive
+// the runner reparented to PID 1 (nor any helper process it started).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as readline from 'node:readline';
@@ -17,6 +22,14 @@ export type Reply = { readonly id: number; readonly type: string; readonly [fiel
 
 const STDERR_TAIL = 2000;
 
+/** Process groups of implementations still running; killed when the runner exits (also on Ctrl-C). */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of liveGroups) {
+    try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone already */ }
+  }
+});
+
 export class ImplProcess {
   private readonly child: ChildProcessWithoutNullStreams;
   private nextId = 1;
@@ -27,7 +40,8 @@ export class ImplProcess {
 
   /** Starts `command` through the shell (sh -c), in cwd. */
   constructor(readonly command: string, private readonly timeoutMs: number, cwd?: string) {
-    this.child = spawn('/bin/sh', ['-c', command], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('/bin/sh', ['-c', command], { cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    if (this.child.pid !== undefined) liveGroups.add(this.child.pid);
     this.child.stdin.on('error', () => { /* an exit is reported by 'exit' */ });
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-STDERR_TAIL);
@@ -85,7 +99,20 @@ export class ImplProcess {
       clearTimeout(w.timer);
       w.reject(f);
     }
-    if (!this.exited) this.child.kill('SIGKILL');
+    this.killGroup();
+  }
+
+  /** SIGKILL to the implementation's whole process group (the shell, the implementation, anything it started). */
+  private killGroup(): void {
+    const pid = this.child.pid;
+    if (pid === undefined) return;
+    liveGroups.delete(pid);
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch (e) {
+      // ESRCH: the group is gone already (every member exited).
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
   }
 
   /** Sends one request (an id is added) and resolves to its reply. */
@@ -94,7 +121,7 @@ export class ImplProcess {
     const id = this.nextId++;
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new ProtocolFailure('timeout', `no reply to ${type} within ${this.timeoutMs} ms`));
+        this.fail(new ProtocolFailure('timeout', `no reply to ${type} within ${this.timeoutMs} ms${this.stderrSuffix()}`));
       }, this.timeoutMs);
       this.waiting = { id, resolve, reject, timer };
       this.child.stdin.write(JSON.stringify({ id, type, ...fields }) + '\n');
@@ -106,9 +133,11 @@ export class ImplProcess {
     if (this.exited) return;
     this.failed ??= new ProtocolFailure('crashed', 'closed by the runner');
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { this.child.kill('SIGKILL'); }, 1000);
+      const timer = setTimeout(() => this.killGroup(), 1000);
       this.child.once('exit', () => { clearTimeout(timer); resolve(); });
       this.child.stdin.end();
     });
+    // The shell exited; whatever it started and left behind goes with the group.
+    this.killGroup();
   }
 }

@@ -56,6 +56,22 @@ rl.on('line', (line) => {
   return `node ${JSON.stringify(file)}`;
 }
 
+/** Whether pid still runs after waiting up to ms for it to end (a zombie waiting to be reaped has ended). */
+async function runningAfter(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    if (Date.now() > deadline) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('conformance runner', () => {
   before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'htmqc-conformance-test-')); });
   after(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
@@ -139,6 +155,26 @@ describe('conformance runner', () => {
     const r = await runSuite(SUITE, cmd, { timeoutMs: 200 });
     assert.equal(r.protocolFailure?.failure.kind, 'timeout');
     assert.match(r.protocolFailure!.failure.message, /no reply to step within 200 ms/);
+  });
+
+  it('kills a hung implementation with its whole process group and shows the end of its stderr', async () => {
+    // The shell starts the implementation as its child (as `python3 impl.py` is), which starts a helper of its own.
+    const file = path.join(tmp, 'hung-group.js');
+    fs.writeFileSync(file, `
+const { spawn } = require('child_process');
+const helper = spawn('sleep', ['300'], { stdio: 'ignore' });
+console.error('helper pid ' + helper.pid + ', implementation pid ' + process.pid);
+require('readline').createInterface({ input: process.stdin }).on('line', () => { /* never answers */ });
+`);
+    const r = await runSuite(SUITE, `node ${JSON.stringify(file)}; echo shell-still-here`, { timeoutMs: 500 });
+    assert.equal(r.protocolFailure?.failure.kind, 'timeout');
+    const message = r.protocolFailure!.failure.message;
+    assert.match(message, /no reply to hello within 500 ms; its stderr ended with:/);
+    const m = /helper pid (\d+), implementation pid (\d+)/.exec(message);
+    assert.ok(m !== null, `the timeout report shows the implementation's stderr: ${message}`);
+    for (const pid of [Number(m[1]), Number(m[2])]) {
+      assert.equal(await runningAfter(pid, 2000), false, `process ${pid} of the implementation's group is still running`);
+    }
   });
 
   it('stops cleanly when the command does not exist', async () => {
