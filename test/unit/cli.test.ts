@@ -56,6 +56,30 @@ describe('htmqc command (subprocess)', function () {
     });
   });
 
+  it('--version prints the package version', async () => {
+    const r = await htmqc(['--version']);
+    assert.strictEqual(r.code, 0);
+    assert.strictEqual(r.stdout.trim(), (require(path.join(ROOT, 'package.json')) as { version: string }).version);
+  });
+
+  it('rejects a bad flag value with a message naming the flag and the value, before connecting', async () => {
+    const cases: [string[], RegExp][] = [
+      [['watch', '--partition', 'abc'], /option '-p, --partition <n>' argument 'abc' is invalid\. It must be an integer, got 'abc'/],
+      [['watch', '--partition', '-1'], /option '-p, --partition <n>' argument '-1' is invalid\. It must be an integer from 0/],
+      [['watch', '--action', 'BOGUS'], /option '--action <ACTION>' argument 'BOGUS' is invalid\. Unknown action 'BOGUS'; one of ASSIGN, .*COMMIT_BROKER/],
+      [['watch', '--count', '0'], /option '--count <n>' argument '0' is invalid/],
+      [['conformance', '--impl', 'x', '--vector', '1x'], /option '--vector <n\.\.\.>' argument '1x' is invalid/],
+      [['conformance', '--impl', 'x', '--timeout', '-5'], /option '--timeout <ms>' argument '-5' is invalid/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await htmqc([...args, '--address', '127.0.0.1:1']);
+      assert.notStrictEqual(r.code, 0, `${args.join(' ')} must fail`);
+      assert.match(r.stderr, message, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const ok = await htmqc(['watch', '--address', service.address, '--token', 'tok', '--json', '--count', '1', '--action', 'commit', '--partition', '3'], 3000);
+    assert.doesNotMatch(ok.stderr, /is invalid/, 'a lower-case action name and a numeric partition are accepted');
+  });
+
   it('status prints the group and the partition table from a running service', async () => {
     const r = await htmqc(['status', '--address', service.address, '--token', 'tok']);
     assert.strictEqual(r.code, 0, r.stderr);

@@ -2,6 +2,9 @@ import { Command, Option } from 'commander';
 import { runAll } from '../../../conformance/runner/all';
 import { runConformance } from '../../../conformance/runner/main';
 import { runGenerator } from '../../../conformance/gen/main';
+import { integerFlag } from './flags';
+
+const vectorNumber = integerFlag(1);
 
 export function registerConformance(program: Command): void {
   program
@@ -12,10 +15,10 @@ export function registerConformance(program: Command): void {
     .option('--gen', 'regenerate conformance/vectors from spec/MC_Conformance with TLC')
     .option('--check', 'regenerate into a temporary directory and compare with the committed vectors')
     .option('--vectors <file>', 'the vector file (default conformance/vectors/dcsm.ndjson)')
-    .option('--vector <n...>', 'run only these vector numbers')
-    .addOption(new Option('--timeout <ms>', 'time allowed per reply').default(5000).argParser((v) => Number.parseInt(v, 10)))
+    .option('--vector <n...>', 'run only these vector numbers', (v: string, prev: number[] | undefined) => [...(prev ?? []), vectorNumber(v)])
+    .addOption(new Option('--timeout <ms>', 'time allowed per reply').default(5000).argParser(integerFlag(1, 3_600_000)))
     .option('--verbose', 'print a line for every vector')
-    .action(async (opts: { impl?: string; all?: boolean; gen?: boolean; check?: boolean; vectors?: string; vector?: string[]; timeout: number; verbose?: boolean }) => {
+    .action(async (opts: { impl?: string; all?: boolean; gen?: boolean; check?: boolean; vectors?: string; vector?: number[]; timeout: number; verbose?: boolean }) => {
       const modes = [opts.impl !== undefined, opts.all === true, opts.gen === true, opts.check === true].filter(Boolean).length;
       if (modes !== 1) {
         process.stderr.write('htmqc conformance: give exactly one of --impl <command>, --all, --gen, --check\n');
@@ -29,7 +32,7 @@ export function registerConformance(program: Command): void {
       } else {
         process.exitCode = await runConformance({
           command: opts.impl!, timeoutMs: opts.timeout, vectorFile: opts.vectors, verbose: opts.verbose === true,
-          only: opts.vector?.map((v) => Number.parseInt(v, 10)),
+          only: opts.vector,
         });
       }
     });

@@ -1,27 +1,26 @@
 import type { Command } from 'commander';
 import { addClientOptions, clientFrom, grpcErrorText, type ClientFlags } from './client-options';
+import { integerFlag, repeatableActionFlag, repeatableIntegerFlag } from './flags';
 
 interface TransitionRow {
   seq: number; action: string; topic: string; partition: number; epoch: number; base: number; pos: number; offset: number; arg: number;
   time_unix_ms: number;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function registerWatch(program: Command): void {
   addClientOptions(program
     .command('watch')
     .description('print a running consumer\'s transitions live (htmqc.v1.StateService WatchTransitions) until Ctrl-C'))
     .option('--topic <topic>', 'only this topic')
-    .option('-p, --partition <n>', 'only this partition (repeatable)', collect, [])
-    .option('--action <ACTION>', 'only this spec action, e.g. COMMIT, DEAD_LETTER (repeatable)', collect, [])
-    .option('--count <n>', 'stop after n transitions')
-    .action(async (flags: ClientFlags & { topic?: string; partition: string[]; action: string[]; count?: string }) => {
+    .option('-p, --partition <n>', 'only this partition (repeatable)', repeatableIntegerFlag(0, 2 ** 31 - 1), [])
+    .option('--action <ACTION>', 'only this spec action, e.g. COMMIT, DEAD_LETTER (repeatable)', repeatableActionFlag(), [])
+    .option('--count <n>', 'stop after n transitions', integerFlag(1))
+    .action(async (flags: ClientFlags & { topic?: string; partition: number[]; action: string[]; count?: number }) => {
       const client = clientFrom(flags);
-      const limit = flags.count === undefined ? Infinity : Number(flags.count);
+      const limit = flags.count ?? Infinity;
       let seen = 0;
       const stream = client.watch({
-        topic: flags.topic ?? '', partitions: flags.partition.map(Number), actions: flags.action.map((a) => a.toUpperCase()),
+        topic: flags.topic ?? '', partitions: flags.partition, actions: flags.action,
       });
       const code = await new Promise<number>((resolve) => {
         const stop = (): void => { stream.cancel(); resolve(0); };
