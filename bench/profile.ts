@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     const { profile } = await post<{ profile: CpuProfile }>(session, 'Profiler.stop');
     session.disconnect();
     await consumer.stop();
-    ledger.close();
+    await ledger.close();
     fs.writeFileSync(path.join(repoRoot(), '.cache', 'bench-profile', `htmqc${effect ? '' : '-no-effect'}-w${WINDOW}.cpuprofile`), JSON.stringify(profile));
     const s = summariseProfile(profile);
     const rate = Math.round((N * 1000) / wall);

@@ -73,7 +73,7 @@ export interface LedgerPort<E = Statement> {
   commit(writes: readonly LedgerWrite<E>[]): Promise<WriteResult[]>;
   /** The partition's row, or undefined when it was never fenced. */
   read(ref: PartitionRef): Promise<LedgerRow | undefined>;
-    /** The committed outcome of one offset, undefined when no committed range covers it. */
+  /** The committed outcome of one offset, undefined when no committed range covers it. */
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined>;
   /** The committed ranges of a topic (of one partition when given), ascending. */
   committedRanges(topic: string, partition?: number): Promise<CommittedRange[]>;
