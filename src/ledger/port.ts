@@ -19,6 +19,9 @@
 // `retriable` says what the caller does: true, nothing of the call applied
 // and the same call may succeed later (pause, back off, retry, never skip);
 // false, the consumer stops with an error naming the partition and offset.
+// A failing effect statement is a LedgerStatementError (topic, partition,
+// offset) whose `retriable` is the backend's judgement of its cause: a
+// deterministic failure (a syntax error, a constraint violation) is false.
 
 import type { LedgerRow, LedgerWrite, OutboxEntry, PartitionRef, Statement } from './types';
 

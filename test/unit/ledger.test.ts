@@ -7,6 +7,7 @@
 // directory.
 
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -306,6 +307,20 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     await assert.rejects(ledger.fence({ topic: T, partition: 0 }), (e: unknown) => e instanceof LedgerError && !e.retriable && /closed/.test(e.message));
     ledger = openSqliteLedger(file);
     assert.deepStrictEqual(effectIds(), ['s1', 's2']);
+  });
+
+  it('close() keeps an otherwise idle process alive until the commit thread has ended', () => {
+    // In a process with nothing else to do, an unref'd idle thread would let Node exit before close() resolved.
+    const ledgerModule = path.resolve(__dirname, '../../src/ledger');
+    const script = `const { openSqliteLedger } = require(${JSON.stringify(ledgerModule)});
+      (async () => {
+        const l = openSqliteLedger(${JSON.stringify(path.join(dir, 'idle.db'))});
+        const f = await l.fence({ topic: 't', partition: 0 });
+        await l.close();
+        process.stdout.write('closed at epoch ' + f.epoch);
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+    assert.strictEqual(r.stdout, 'closed at epoch 1', `stderr: ${r.stderr}`);
   });
 
   it('another connection holding the write lock past busy_timeout: LedgerBusyError, retriable, nothing applied', async () => {

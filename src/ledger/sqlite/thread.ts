@@ -159,6 +159,8 @@ export class CommitThread {
     this.worker = undefined;
     if (w === undefined) return;
     const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    // An idle worker is unref'd: without this, a caller awaiting close() in an otherwise idle process would see it exit first.
+    w.ref();
     w.postMessage({ close: true } satisfies Request);
     await exited;
   }
