@@ -36,9 +36,12 @@
 //     can only start in flush() for an active run, so no Commit of this
 //     holder can land after its Revoke in the trace;
 //  4. a join's Assign then fences each partition and feeds Assigned(p, epoch,
-//     next, gen) only after that fence resolved; until the core's Resume the
-//     partition stays paused in kafkajs (paused in the GROUP_JOIN listener
-//     itself), so nothing is fetched from the advisory group offset.
+//     next, gen) only after that fence resolved.  A batch kafkajs delivers
+//     before it (from the advisory group offset) finds no run and is dropped
+//     unresolved; the Seek that follows Assigned moves kafkajs to the
+//     ledger's next.  (Pausing the partitions in the GROUP_JOIN listener
+//     instead would cost up to maxWaitTimeInMs per join: kafkajs sleeps that
+//     long when every partition is paused.)
 //
 // Stale work.  Every partition assignment is a PartitionRun; handler results
 // and ledger answers carry the run they belong to and are discarded when it is
@@ -335,9 +338,6 @@ export class HtmqcConsumer {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.memberId = e.payload.memberId;
       const assignment = e.payload.memberAssignment;
-      // Header, group events step 4: nothing is fetched before the partition's Assign.
-      const held = Object.keys(assignment).map((topic) => ({ topic, partitions: assignment[topic]! }));
-      if (held.length > 0) this.kafkaCall(() => consumer.pause(held));
       void this.groupEvent(() => this.onGroupJoin(assignment));
     });
     consumer.on(consumer.events.REBALANCING, () => { void this.groupEvent(() => this.revokeAll()); });
