@@ -289,7 +289,7 @@ async function drainHtmqc(kafka: Kafka, topic: string, name: string, valueBytes:
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0).utilization;
   await consumer.stop();
-  ledger.close();
+  await ledger.close();
   const ms = t1 - tJoined;
   const dur = Float64Array.from(durations).sort();
   return {

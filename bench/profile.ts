@@ -38,7 +38,7 @@ interface CpuProfile { nodes: CpuProfileNode[]; samples: number[]; timeDeltas: n
 
 /** Categories: a predicate on one stack frame. */
 export const CATEGORIES: readonly [string, (fn: string, url: string) => boolean][] = [
-  ['ledger commitMany (SQLite: effects, outcomes, next, fsync)', (fn) => fn === 'commitMany'],
+  ['ledger commit (SQLite store: effects, outcomes, next, fsync; on the commit thread unless inline)', (fn, url) => fn === 'commit' && url.includes('/src/ledger/sqlite/')],
   ['kafkajs protocol decode', (_fn, url) => url.includes('kafkajs/src/protocol')],
   ['kafkajs (all)', (_fn, url) => url.includes('node_modules/kafkajs')],
   ['htmqc runtime (src/runtime)', (_fn, url) => url.includes('/src/runtime/')],
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     const { profile } = await post<{ profile: CpuProfile }>(session, 'Profiler.stop');
     session.disconnect();
     await consumer.stop();
-    ledger.close();
+    await ledger.close();
     fs.writeFileSync(path.join(repoRoot(), '.cache', 'bench-profile', `htmqc${effect ? '' : '-no-effect'}-w${WINDOW}.cpuprofile`), JSON.stringify(profile));
     const s = summariseProfile(profile);
     const rate = Math.round((N * 1000) / wall);

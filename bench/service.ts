@@ -68,7 +68,7 @@ async function runOnce(name: string, mode: 'none' | 'watch' | 'poll'): Promise<R
   const setup = new (require('better-sqlite3'))(db) as import('better-sqlite3').Database;
   setup.exec('CREATE TABLE IF NOT EXISTS bench_effects (p INTEGER, o INTEGER)');
   setup.close();
-  const service = await startStateService(consumer, { ledgerPath: db });
+  const service = await startStateService(consumer, { ledger });
   const c = createStateClient(service.address);
   let watched = 0;
   let dropped = 0;
@@ -102,7 +102,7 @@ async function runOnce(name: string, mode: 'none' | 'watch' | 'poll'): Promise<R
   c.close();
   await consumer.stop();
   await service.close();
-  ledger.close();
+  await ledger.close();
   latencies.sort((a, b) => a - b);
   const r: Result = { run: name, seconds: +seconds.toFixed(2), perSec: Math.round(N / seconds) };
   if (mode === 'watch') Object.assign(r, { watched, dropped });

@@ -89,7 +89,7 @@ async function htmqc(kafka: Kafka, topic: string, name: string, withEffect: bool
   while (consumer.snapshot().counters.committed < N) await new Promise((r) => setTimeout(r, 20));
   const ms = Date.now() - t0;
   await consumer.stop();
-  ledger.close();
+  await ledger.close();
   return ms;
 }
 

@@ -41,7 +41,7 @@
  * await consumer.start();
  * // ...
  * await consumer.stop();
- * ledger.close();
+ * await ledger.close();
  * ```
  *
  * @packageDocumentation
@@ -49,9 +49,10 @@
 
 import { HtmqcConsumer, type ConsumerObserver, type ConsumerSnapshot } from './runtime/consumer';
 import type { ConsumerConfig } from './runtime/config';
+import type { ConsumerFatalError } from './runtime/errors';
 
 export type { ConsumerConfig, Handler, Message, Tx } from './runtime/config';
-export { ConfigError, ConsumerStateError, HtmqcError, TransactionClosedError } from './runtime/errors';
+export { ConfigError, ConsumerFatalError, ConsumerStateError, HtmqcError, TransactionClosedError, type FatalPosition } from './runtime/errors';
 export { DLQ_HEADERS } from './runtime/relay';
 export type {
   ConsumerSnapshot, ConsumerCounters, PartitionView, ConsumerObserver, CommittedWrite, LedgerCommitEvent,
@@ -61,7 +62,8 @@ export { startMetricsServer, type MetricsServer, type MetricsServerOptions } fro
 export {
   openSqliteLedger, SqliteLedger, LedgerError, LedgerBusyError, LedgerIoError, LedgerStatementError, LedgerSchemaError,
   LedgerArgumentError, OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE, outcomeAt, committedRanges, exceptionalOffsets,
-  type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset, type Ledger, type LedgerWrite, type LedgerRow, type CommitResult, type Outcome,
+  type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset, type LedgerPort, type Fenced,
+  type WriteResult, type LedgerWrite, type LedgerRow, type Outcome,
   type PartitionRef, type Statement, type DeadLetterEntry, type OutboxEntry,
 } from './ledger';
 
@@ -83,6 +85,14 @@ export interface HtmqcConsumerHandle {
   observe(observer: ConsumerObserver): () => void;
   /** Whether transitions are observable (config.transitions or config.trace). */
   readonly transitions: boolean;
+  /**
+   * Resolves once the consumer has stopped, never rejects: with undefined
+   * after stop(), or with the ConsumerFatalError that stopped it on its own
+   * (a non-retriable ledger error; its message names the topic, partition
+   * and offset, and onError received it first).  Await it next to your own
+   * shutdown signal to learn that the consumer ended.
+   */
+  readonly stopped: Promise<ConsumerFatalError | undefined>;
 }
 
 /**
@@ -98,5 +108,6 @@ export function createConsumer(config: ConsumerConfig): HtmqcConsumerHandle {
     snapshot: () => consumer.snapshot(),
     observe: (observer) => consumer.observe(observer),
     transitions: consumer.config.transitions || consumer.config.trace !== undefined,
+    stopped: consumer.stopped,
   };
 }

@@ -29,8 +29,11 @@ export class LedgerIoError extends LedgerError {
 
 /**
  * A handler's effect statement failed inside the ledger transaction; the whole
- * transaction was rolled back.  Retried with backoff: a statement that fails
- * deterministically stalls its partition (nothing is skipped).
+ * transaction was rolled back.  `retriable` is the backend's judgement of the
+ * cause: a lock or an I/O failure inside the statement may pass (retried with
+ * backoff); a statement that fails deterministically (a syntax error, a
+ * constraint violation) fails every time, so the consumer stops, naming the
+ * offset, instead of stalling its partition for ever.
  */
 export class LedgerStatementError extends LedgerError {
   constructor(
@@ -39,7 +42,8 @@ export class LedgerStatementError extends LedgerError {
     readonly partition: number,
     readonly offset: number,
     cause?: unknown,
-  ) { super(message, { retriable: true, cause }); }
+    retriable = false,
+  ) { super(message, { retriable, cause }); }
 }
 
 /** The database holds a schema this version does not know. */

@@ -1,9 +1,6 @@
-// The ledger interface and its SQLite backend.
+// The ledger port and its backends.
 
 export * from './types';
 export * from './errors';
-export type { LedgerPort, Fenced, WriteResult } from './port';
-export {
-  SqliteLedger, openSqliteLedger, classifySqliteError, SCHEMA_VERSION, outcomeAt, committedRanges, exceptionalOffsets,
-  type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset,
-} from './sqlite';
+export type { LedgerPort, Fenced, WriteResult, OffsetOutcome, CommittedRange } from './port';
+export * from './sqlite';

@@ -19,6 +19,9 @@
 // `retriable` says what the caller does: true, nothing of the call applied
 // and the same call may succeed later (pause, back off, retry, never skip);
 // false, the consumer stops with an error naming the partition and offset.
+// A failing effect statement is a LedgerStatementError (topic, partition,
+// offset) whose `retriable` is the backend's judgement of its cause: a
+// deterministic failure (a syntax error, a constraint violation) is false.
 
 import type { LedgerRow, LedgerWrite, OutboxEntry, PartitionRef, Statement } from './types';
 
@@ -73,7 +76,7 @@ export interface LedgerPort<E = Statement> {
   commit(writes: readonly LedgerWrite<E>[]): Promise<WriteResult[]>;
   /** The partition's row, or undefined when it was never fenced. */
   read(ref: PartitionRef): Promise<LedgerRow | undefined>;
-    /** The committed outcome of one offset, undefined when no committed range covers it. */
+  /** The committed outcome of one offset, undefined when no committed range covers it. */
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined>;
   /** The committed ranges of a topic (of one partition when given), ascending. */
   committedRanges(topic: string, partition?: number): Promise<CommittedRange[]>;

@@ -1,4 +1,5 @@
-// The ledger: the only durable consumer state (spec: ledger[p]).
+// The ledger's data types: the only durable consumer state (spec: ledger[p]).
+// The calls on it are the port (port.ts); each backend has its own folder.
 //
 // A ledger keeps, per partition (topic + partition), the next offset to handle,
 // the fencing epoch and the committed outcomes.  Its acceptance test is the
@@ -12,7 +13,11 @@ export interface PartitionRef {
   readonly partition: number;
 }
 
-/** One effect queued by a handler: a SQL statement run inside the ledger transaction. */
+/**
+ * One effect queued by a handler: a SQL statement run inside the ledger
+ * transaction (the effect type of both SQL backends; each documents its
+ * placeholders).
+ */
 export interface Statement {
   readonly sql: string;
   readonly params: readonly unknown[];
@@ -69,51 +74,7 @@ export interface LedgerRow {
   readonly writer: number;
 }
 
-/** The answer to a write: LedgerCommitted(p, next) or LedgerRejected(p). */
-export type CommitResult =
-  | { readonly accepted: true; readonly next: number }
-  | { readonly accepted: false; readonly reason: 'epoch' | 'next'; readonly ledger: LedgerRow };
-
 /** A committed dead letter waiting in (or already relayed from) the outbox. */
 export interface OutboxEntry extends DeadLetterEntry {
   readonly offset: number;
-}
-
-/** The ledger interface (spec: the ledger's part of Assign, Commit, PublishDeadLetter). */
-export interface Ledger {
-  /**
-   * Spec Assign's ledger step: increments the partition's epoch (creating the
-   * row at next = 0 on first use) and returns the new epoch and the next offset.
-   * Every later commit carrying an older epoch is rejected.
-   */
-  fence(ref: PartitionRef): { readonly epoch: number; readonly next: number };
-  /** The partition's row, or undefined when it was never fenced. */
-  read(ref: PartitionRef): LedgerRow | undefined;
-  /** Spec Commit / CommitRejected for one write, in its own transaction. */
-  commit(write: LedgerWrite): CommitResult;
-  /**
-   * Group commit: every write in ONE transaction; results in the same order.
-   * Each write is accepted or rejected on its own; a rejected write applies
-   * nothing.  If any statement fails, the whole transaction rolls back and the
-   * error is thrown (nothing of any write is applied).
-   */
-  commitMany(writes: readonly LedgerWrite[]): CommitResult[];
-  /**
-   * Optional: commitMany off the caller's event loop (the SQLite ledger runs it
-   * on a worker thread, so the fsync does not block).  Same contract and errors
-   * as commitMany; done is called exactly once, from the event loop or from
-   * settle().  The consumer prefers it when present and keeps one in flight.
-   */
-  startCommitMany?(writes: readonly LedgerWrite[], done: (error: unknown, results?: CommitResult[]) => void): void;
-  /**
-   * With startCommitMany: blocks until every started commit is answered, their
-   * done callbacks having run.  The consumer calls it before a Revoke, so that
-   * no commit of the revoked holder lands unobserved after it.
-   */
-  settle?(): void;
-  /** Dead letters of a partition with offset > after, ascending, at most limit. */
-  deadLetters(ref: PartitionRef, after: number, limit: number): OutboxEntry[];
-  /** The highest dead-lettered offset of a partition, or -1. */
-  lastDeadLetter(ref: PartitionRef): number;
-  close(): void;
 }

@@ -6,7 +6,7 @@ import { MAX_RETRIES_LIMIT, MAX_WINDOW } from '../core';
 
 /** maxInFlightPerPartition when the config leaves it out (spec Window per partition). */
 export const DEFAULT_MAX_IN_FLIGHT_PER_PARTITION = 1000;
-import type { Ledger } from '../ledger';
+import type { LedgerPort, Statement } from '../ledger';
 import { ConfigError } from './errors';
 
 /** A consumed record as the handler sees it. */
@@ -58,8 +58,11 @@ export interface ConsumerConfig {
   readonly groupId: string;
   /** Topics to consume (subscribed from the ledger's position, never from the broker offset). */
   readonly topics: readonly string[];
-  /** Where effects and offsets are committed together (e.g. openSqliteLedger(path)). */
-  readonly ledger: Ledger;
+  /**
+   * Where effects and offsets are committed together (e.g. openSqliteLedger(path)):
+   * any backend of the ledger port whose effects are SQL statements.
+   */
+  readonly ledger: LedgerPort<Statement>;
   readonly handler: Handler;
   /** Spec Window: records fetched but not yet committed per partition (default 1000). */
   readonly maxInFlightPerPartition?: number;
@@ -90,7 +93,10 @@ export interface ConsumerConfig {
   readonly ledgerRetryBackoffMs?: number;
   /** kafkajs consumer options (groupId is always the one above). */
   readonly consumerOptions?: Partial<Omit<KafkaConsumerConfig, 'groupId'>>;
-  /** Receives errors the consumer recovers from (ledger retries, relay and broker-commit failures). */
+  /**
+   * Receives errors the consumer recovers from (ledger retries, relay and
+   * broker-commit failures), and once the ConsumerFatalError that stops it.
+   */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -98,7 +104,7 @@ export interface NormalisedConfig {
   readonly kafka: Kafka;
   readonly groupId: string;
   readonly topics: readonly string[];
-  readonly ledger: Ledger;
+  readonly ledger: LedgerPort<Statement>;
   readonly handler: Handler;
   readonly maxInFlightPerPartition: number;
   readonly maxRetries: number;
@@ -139,10 +145,10 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
   if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', 'must be a non-empty array of topic names');
   topics.forEach((t, i) => nonEmptyString(`topics[${i}]`, t));
   if (new Set(topics).size !== topics.length) throw new ConfigError('topics', 'must not repeat a topic');
-  const ledger = c['ledger'] as Partial<Ledger> | undefined;
-  if (ledger === null || typeof ledger !== 'object' || typeof ledger.fence !== 'function' ||
-      typeof ledger.commitMany !== 'function' || typeof ledger.read !== 'function') {
-    throw new ConfigError('ledger', 'must implement the Ledger interface (fence, read, commit, commitMany)');
+  const ledger = c['ledger'] as Partial<LedgerPort<Statement>> | undefined;
+  const calls = ['fence', 'commit', 'read', 'deadLetters', 'lastDeadLetter'] as const;
+  if (ledger === null || typeof ledger !== 'object' || calls.some((k) => typeof ledger[k] !== 'function')) {
+    throw new ConfigError('ledger', `must implement the ledger port (${calls.join(', ')}; src/ledger/port.ts)`);
   }
   if (typeof c['handler'] !== 'function') throw new ConfigError('handler', 'must be a function (message, tx) => Promise<void>');
   const deadLetterTopic = c['deadLetterTopic'] === undefined ? undefined : nonEmptyString('deadLetterTopic', c['deadLetterTopic']);

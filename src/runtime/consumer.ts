@@ -1,8 +1,8 @@
 // The kafkajs runtime: the only place with I/O.  The DCSM core (src/core)
 // decides everything; this file feeds it inputs and executes its commands:
 //
-//   kafkajs GROUP_JOIN        -> ledger.fence, Assigned      -> Seek, Resume
-//   kafkajs REBALANCING/CRASH -> Revoked (eager protocol: every partition)
+//   kafkajs GROUP_JOIN        -> (queue) ledger.fence, Assigned -> Seek, Resume
+//   kafkajs REBALANCING/CRASH -> (queue) Revoked (eager protocol: every partition)
 //   eachBatch                 -> Fetched                     -> RunHandler, Pause, Seek
 //   handler pool              -> HandlerSucceeded (succeededRange) / HandlerFailed
 //   timers                    -> Tick                        -> RunHandler (Retry)
@@ -15,10 +15,33 @@
 // for up to SPILL_WAIT_MS, heartbeating; a spill that waits longer pauses the
 // partition, and the Resume after a Commit feeds the spill first.
 //
-// Ledger commits run on the ledger's thread when it offers one
-// (startCommitMany): one group commit in flight, the next gathers what
-// queues meanwhile; before any Revoke the commit in flight is settled, so a
-// Commit never lands after its holder's Revoke (spec order).
+// Ledger commits go through the async ledger port (LedgerWriter): one group
+// commit in flight, the next gathers what queues meanwhile.
+//
+// Group events.  kafkajs does not await its GROUP_JOIN and REBALANCING
+// listeners, and fence and commit are asynchronous, so every group event is
+// a task on one serial queue (groupEvent), run to its end before the next:
+//  1. REBALANCING (or a join, which revokes first) marks each held run
+//     `revoking`: from then on the run starts no handler, feeds no spilled
+//     record and accepts no batch; a handler already running may finish and
+//     its Succeed is still fed to the core (the run still holds p);
+//  2. the revoke awaits the ledger writer (settle): the commit in flight is
+//     answered and applied to the core (LedgerCommitted / LedgerRejected),
+//     and what the run has queued, including writes issued by the handlers
+//     of step 1, is committed, up to stopTimeoutMs (past it, queued writes are
+//     abandoned: the next holder redoes them from the ledger, nothing of them
+//     applied);
+//  3. in the same synchronous step that finds no commit in flight, the run
+//     is dropped (active = false) and Revoked(p) is fed to the core: a commit
+//     can only start in flush() for an active run, so no Commit of this
+//     holder can land after its Revoke in the trace;
+//  4. a join's Assign then fences each partition and feeds Assigned(p, epoch,
+//     next, gen) only after that fence resolved.  A batch kafkajs delivers
+//     before it (from the advisory group offset) finds no run and is dropped
+//     unresolved; the Seek that follows Assigned moves kafkajs to the
+//     ledger's next.  (Pausing the partitions in the GROUP_JOIN listener
+//     instead would cost up to maxWaitTimeInMs per join: kafkajs sleeps that
+//     long when every partition is paused.)
 //
 // Stale work.  Every partition assignment is a PartitionRun; handler results
 // and ledger answers carry the run they belong to and are discarded when it is
@@ -44,11 +67,12 @@ import {
   CommandOp, createCore, UnheldPartitionError, type CommandBatch, type Core, type CoreSnapshot, type TraceRecord,
 } from '../core';
 import {
-  LedgerStatementError, type CommitResult, type DeadLetterEntry, type LedgerWrite, type Outcome, type PartitionRef, type Statement,
+  LedgerError, type DeadLetterEntry, type LedgerWrite, type Outcome, type PartitionRef, type Statement,
 } from '../ledger';
 import type { ConsumerConfig, Message, NormalisedConfig, Tx } from './config';
 import { validateConfig } from './config';
-import { ConsumerStateError, TransactionClosedError } from './errors';
+import { ConsumerFatalError, ConsumerStateError, TransactionClosedError } from './errors';
+import { LedgerWriter, type FinalResult, type QueuedWrite } from './ledger-writer';
 import { DeadLetterRelay } from './relay';
 import { TraceFile } from './trace-file';
 import { faultPoint } from './fault';
@@ -118,11 +142,13 @@ class PartitionRun implements PartitionRef {
   /** The core has issued RunHandler(p, nextToRun) and it has not been run yet. */
   mayRun = false;
   running = false;
+  /** The worker's promise while running (stop() awaits it). */
+  worker: Promise<void> | undefined = undefined;
+  /** A Revoke of this run is pending (group event step 1): no new handler, record or batch. */
+  revoking = false;
   /** Failures of the record at nextToRun, and the last error it threw. */
   failures = 0;
   lastError: unknown = undefined;
-  /** A WriteLedger of this run is queued or waiting to be retried. */
-  writing = false;
   /**
    * Records fetched from Kafka past the window (spill[spillAt..] are at
    * offsets >= position): a local copy of the log, not yet spec-Fetched.
@@ -151,10 +177,7 @@ class PartitionRun implements PartitionRef {
   }
 }
 
-interface PendingWrite {
-  readonly run: PartitionRun;
-  readonly write: LedgerWrite;
-}
+type PendingWrite = QueuedWrite<PartitionRun>;
 
 /**
  * Observers of a consumer (HtmqcConsumer.observe).  They are called on the
@@ -250,14 +273,14 @@ export class HtmqcConsumer {
   private memberId = '';
   private readonly observers: ConsumerObserver[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private pendingWrites: PendingWrite[] = [];
-  /** A group commit is on the ledger's commit thread (Ledger.startCommitMany). */
-  private ledgerInFlight = false;
-  /** Inside settleLedger: answers are applied, no new commit is started. */
-  private settling = false;
-  private flushScheduled = false;
-  private ledgerRetryTimer: NodeJS.Timeout | undefined;
-  private ledgerBackoff: number;
+  private readonly writer: LedgerWriter<PartitionRun>;
+  /** The tail of the serial queue of group events (see the header). */
+  private groupQueue: Promise<void> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+  /** Resolves when the consumer has stopped: undefined after stop(), the cause after a fatal error. */
+  readonly stopped: Promise<ConsumerFatalError | undefined>;
+  private resolveStopped!: (cause: ConsumerFatalError | undefined) => void;
+  private fatalError: ConsumerFatalError | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private tickDueAt = Infinity;
   private readonly brokerOffsets = new Map<number, { run: PartitionRun; offset: number }>();
@@ -287,7 +310,15 @@ export class HtmqcConsumer {
     this.trace = c.trace === undefined ? undefined : new TraceFile(c.trace);
     this.relay = c.deadLetterTopic === undefined ? undefined
       : new DeadLetterRelay(c.kafka, c.ledger, c.deadLetterTopic, c.groupId, c.onError);
-    this.ledgerBackoff = c.ledgerRetryBackoffMs;
+    this.writer = new LedgerWriter<PartitionRun>(c.ledger, {
+      answered: (writes, results, durationMs) => this.onLedgerResults(writes, results, durationMs),
+      retrying: (e) => {
+        this.counters.ledgerErrors++;
+        this.config.onError(e);
+      },
+      fatal: (e) => this.fatal(e),
+    }, { backoffMs: c.ledgerRetryBackoffMs, maxBackoffMs: LEDGER_RETRY_MAX_MS });
+    this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
   }
 
   /** Connects, joins the group and starts consuming; resolves once kafkajs runs. */
@@ -306,12 +337,13 @@ export class HtmqcConsumer {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.memberId = e.payload.memberId;
-      this.onGroupJoin(e.payload.memberAssignment);
+      const assignment = e.payload.memberAssignment;
+      void this.groupEvent(() => this.onGroupJoin(assignment));
     });
-    consumer.on(consumer.events.REBALANCING, () => this.revokeAll());
+    consumer.on(consumer.events.REBALANCING, () => { void this.groupEvent(() => this.revokeAll()); });
     consumer.on(consumer.events.CRASH, (e) => {
       c.onError(e.payload.error);
-      this.revokeAll();
+      void this.groupEvent(() => this.revokeAll());
     });
     await consumer.connect();
     for (const topic of c.topics) await consumer.subscribe({ topic, fromBeginning: true });
@@ -329,38 +361,51 @@ export class HtmqcConsumer {
    * stopTimeoutMs to finish (then their records are abandoned, to be redone by
    * the next holder); every finished record is committed to the ledger; the
    * advisory group offsets are committed; the consumer leaves the group.
+   * After a fatal error the same steps run on their own (see `stopped`).
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.state !== 'running') {
       this.state = 'stopped';
+      this.resolveStopped(this.fatalError);
       return;
     }
     this.state = 'stopping';
     const deadline = Date.now() + this.config.stopTimeoutMs;
-    for (const run of this.runs) if (run !== undefined) this.pausePartition(run);
-    while (Date.now() < deadline && this.runs.some((r) => r !== undefined && r.running)) await sleep(5);
-    while (Date.now() < deadline && (this.pendingWrites.length > 0 || this.ledgerInFlight)) {
-      if (this.ledgerInFlight) {
-        await sleep(1);
-        continue;
-      }
-      clearTimeout(this.ledgerRetryTimer);
-      this.ledgerRetryTimer = undefined;
-      this.flushLedger();
-      if (this.pendingWrites.length > 0 || this.ledgerInFlight) await sleep(this.ledgerInFlight ? 1 : this.ledgerBackoff);
+    const workers: Promise<void>[] = [];
+    for (const run of this.runs) {
+      if (run === undefined) continue;
+      this.pausePartition(run);
+      if (run.worker !== undefined) workers.push(run.worker);
     }
+    if (workers.length > 0) await untilOrTimeout(Promise.all(workers), deadline);
+    await this.writer.settle(() => true, deadline);
     await this.commitBrokerOffsets();
     clearTimeout(this.tickTimer);
     clearTimeout(this.brokerTimer);
-    clearTimeout(this.ledgerRetryTimer);
     try {
       await this.consumer?.disconnect();
     } finally {
-      this.revokeAll();
+      await this.groupEvent(() => this.revokeAll());
+      this.writer.halt();
       await this.relay?.stop();
       this.trace?.close();
       this.state = 'stopped';
+      this.resolveStopped(this.fatalError);
     }
+  }
+
+  /** A non-retriable ledger error: reported once, then the consumer stops; `stopped` resolves with it. */
+  private fatal(e: ConsumerFatalError): void {
+    this.counters.ledgerErrors++;
+    if (this.fatalError !== undefined) return;
+    this.fatalError = e;
+    this.config.onError(e);
+    void this.stop().catch((err: unknown) => this.config.onError(err));
   }
 
   snapshot(): ConsumerSnapshot {
@@ -391,55 +436,77 @@ export class HtmqcConsumer {
 
   // ------------------------------------------------------- group events --
 
+  /** Queues a group event behind the ones before it (header, group events); its errors go to onError. */
+  private groupEvent(task: () => Promise<void>): Promise<void> {
+    const next = this.groupQueue.then(task).catch((e: unknown) => this.config.onError(e));
+    this.groupQueue = next;
+    return next;
+  }
+
   /** Spec Revoke then Assign for the new assignment (kafkajs rebalances eagerly). */
-  private onGroupJoin(assignment: Record<string, number[]>): void {
-    this.revokeAll();
+  private async onGroupJoin(assignment: Record<string, number[]>): Promise<void> {
+    await this.revokeAll();
     if (this.state !== 'running') return;
     this.joins++;
     this.counters.rebalances++;
     const gen = this.joins;
     for (const topic of Object.keys(assignment)) {
       for (const partition of assignment[topic]!) {
-        this.assign(topic, partition, gen);
+        await this.assign(topic, partition, gen, 0);
         faultPoint('mid-rebalance');
       }
     }
   }
 
-  /** Spec Assign: fence the ledger (it issues the epoch), then Assigned(p, epoch, next, gen). */
-  private assign(topic: string, partition: number, gen: number): void {
+  /**
+   * Spec Assign: fence the ledger (it issues the epoch), then Assigned(p,
+   * epoch, next, gen).  A retriable fence error leaves the partition unheld
+   * and paused and fences it again after backoff, while this join is current;
+   * a non-retriable one stops the consumer.
+   */
+  private async assign(topic: string, partition: number, gen: number, attempt: number): Promise<void> {
     const p = this.indexOf(topic, partition);
     let fenced: { epoch: number; next: number };
     try {
-      fenced = this.config.ledger.fence({ topic, partition });
+      fenced = await this.config.ledger.fence({ topic, partition });
     } catch (e) {
-      // The partition stays unheld and paused; retry while this join is current.
+      if (!(e instanceof LedgerError && e.retriable)) {
+        this.fatal(new ConsumerFatalError({ topic, partition, offset: undefined }, 'the ledger fence (spec Assign)', e));
+        return;
+      }
       this.config.onError(e);
       this.counters.ledgerErrors++;
       this.kafkaCall(() => this.consumer!.pause([{ topic, partitions: [partition] }]));
-      setTimeout(() => { if (this.joins === gen && this.runs[p] === undefined && this.state === 'running') this.assign(topic, partition, gen); },
-        this.config.ledgerRetryBackoffMs * 4).unref();
+      const delay = Math.min(LEDGER_RETRY_MAX_MS, this.config.ledgerRetryBackoffMs * 4 * 2 ** Math.min(attempt, 16));
+      setTimeout(() => {
+        void this.groupEvent(async () => {
+          if (this.joins === gen && this.runs[p] === undefined && this.state === 'running') await this.assign(topic, partition, gen, attempt + 1);
+        });
+      }, delay).unref();
       return;
     }
+    if (this.joins !== gen || this.state !== 'running' || this.runs[p] !== undefined) return;
     const run = new PartitionRun(p, topic, partition, fenced.epoch, gen, fenced.next);
     this.runs[p] = run;
     this.execute(this.core.assigned(p, fenced.epoch, fenced.next, gen));
     this.relay?.onAssigned(run);
   }
 
-  /** Spec Revoke for every held partition.  Finished work is committed first, to save redoing it. */
-  private revokeAll(): void {
-    if (this.runs.some((r) => r !== undefined)) {
-      // Spec Commit cannot follow the holder's Revoke: the commit in flight is answered first,
-      // and what is queued is committed inline (no commit of these runs is left in flight).
-      this.settleLedger();
-      if (this.pendingWrites.length > 0) this.flushLedger(true);
+  /** Spec Revoke for every held partition (header, group events steps 1 to 3). */
+  private async revokeAll(): Promise<void> {
+    const runs = this.runs.filter((r): r is PartitionRun => r !== undefined);
+    if (runs.length === 0) return;
+    for (const run of runs) {
+      run.revoking = true;
+      run.drained?.();
     }
-    for (let p = 0; p < this.runs.length; p++) {
-      const run = this.runs[p];
-      if (run === undefined) continue;
+    const deadline = Date.now() + this.config.stopTimeoutMs;
+    do await this.writer.settle((r) => r.revoking, deadline);
+    while (this.writer.committing);
+    for (const run of runs) {
+      if (this.runs[run.p] !== run) continue;
       this.drop(run);
-      this.execute(this.core.revoked(p));
+      this.execute(this.core.revoked(run.p));
     }
   }
 
@@ -466,7 +533,7 @@ export class HtmqcConsumer {
     if (this.state !== 'running' || !isRunning() || isStale()) return;
     const p = this.indexByKey.get(batch.topic + '\u0000' + batch.partition);
     const run = p === undefined ? undefined : this.runs[p];
-    if (run === undefined) return;
+    if (run === undefined || run.revoking) return;
     // kafkajs's Batch keeps the offset it asked for; its typings omit it.
     const fetchedOffset = Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset);
     if (fetchedOffset !== run.fetchEnd) {
@@ -490,7 +557,7 @@ export class HtmqcConsumer {
     resolveOffset(lastOffset);
     this.feed(run);
     const deadline = performance.now() + SPILL_WAIT_MS;
-    while (run.spillAt < run.spill.length && run.active && this.state === 'running' && isRunning() && !isStale()) {
+    while (run.spillAt < run.spill.length && run.active && !run.revoking && this.state === 'running' && isRunning() && !isStale()) {
       const left = deadline - performance.now();
       if (left <= 0) {
         this.pausePartition(run);
@@ -501,12 +568,13 @@ export class HtmqcConsumer {
         run.drained = () => { clearTimeout(timer); resolve(); };
       });
       run.drained = undefined;
-      if (run.spillAt < run.spill.length && run.active) await heartbeat();
+      if (run.spillAt < run.spill.length && run.active && !run.revoking) await heartbeat();
     }
   }
 
   /** Moves spilled records into the window (spec Fetch) as far as it has room. */
   private feed(run: PartitionRun): void {
+    if (run.revoking) return;
     const room = this.config.maxInFlightPerPartition - (run.position - run.base);
     const spill = run.spill;
     if (room > 0 && run.spillAt < spill.length) {
@@ -554,9 +622,9 @@ export class HtmqcConsumer {
   // ------------------------------------------------------ handler pool --
 
   private startWorker(run: PartitionRun): void {
-    if (run.running || !run.active) return;
+    if (run.running || !run.active || run.revoking) return;
     run.running = true;
-    this.runWorker(run).catch((e: unknown) => this.config.onError(e));
+    run.worker = this.runWorker(run).catch((e: unknown) => this.config.onError(e));
   }
 
   /**
@@ -566,14 +634,14 @@ export class HtmqcConsumer {
   private async runWorker(run: PartitionRun): Promise<void> {
     const handler = this.config.handler;
     try {
-      while (run.mayRun && run.active && this.state === 'running') {
+      while (run.mayRun && run.active && !run.revoking && this.state === 'running') {
         run.mayRun = false;
         const from = run.nextToRun;
         const end = Math.min(run.position, from + CHUNK);
         let o = from;
         let failed = false;
         const chunkEnd = performance.now() + CHUNK_MS;
-        while (o < end && this.state === 'running') {
+        while (o < end && this.state === 'running' && !run.revoking) {
           const i = o - run.base;
           const record = run.records[i];
           if (record === null || record === undefined) {
@@ -632,6 +700,7 @@ export class HtmqcConsumer {
       // Here, not in a .finally() of the promise: a run that ends synchronously (a sync
       // handler that throws) must be restartable by a RunHandler later in the same tick.
       run.running = false;
+      run.worker = undefined;
     }
   }
 
@@ -795,99 +864,21 @@ export class HtmqcConsumer {
     const from = expectedNext - run.base;
     const outcomes = run.outcomes.slice(from, upTo - run.base) as Outcome[];
     const write: LedgerWrite = { topic: run.topic, partition: run.partition, epoch, expectedNext, upTo, outcomes };
-    run.writing = true;
     this.unsafeLedger?.commitBrokerFirst(run, upTo);
-    this.pendingWrites.push({ run, write });
-    if (!this.flushScheduled && this.ledgerRetryTimer === undefined) {
-      this.flushScheduled = true;
-      setImmediate(() => {
-        this.flushScheduled = false;
-        if (this.ledgerRetryTimer === undefined) this.flushLedger();
-      });
-    }
+    this.writer.add(run, write);
   }
 
-  /**
-   * Group commit: every queued write in one ledger transaction.  A ledger
-   * error leaves the writes queued and retries them with backoff (the windows
-   * fill and the core pauses their partitions meanwhile); a failing effect
-   * statement is isolated by committing the other partitions' writes alone.
-   */
-  private flushLedger(sync = false): void {
-    // A commit on the ledger's thread is in flight: what queues meanwhile is the next group commit.
-    if (this.ledgerInFlight && !sync) return;
-    if (this.ledgerInFlight) this.settleLedger();
-    const batch = this.pendingWrites.filter((w) => w.run.active);
-    this.pendingWrites = [];
-    if (batch.length === 0) return;
-    const observed = this.observers.some((o) => o.ledgerCommit !== undefined);
-    const t0 = observed ? performance.now() : 0;
-    const ledger = this.config.ledger;
-    faultPoint('after-handlers-before-ledger');
-    if (ledger.startCommitMany !== undefined && !sync) {
-      this.ledgerInFlight = true;
-      ledger.startCommitMany(batch.map((w) => w.write), (e, results) => {
-        this.ledgerInFlight = false;
-        if (e !== undefined) {
-          this.onLedgerError(batch, e);
-          return;
-        }
-        faultPoint('after-ledger-before-broker-commit');
-        this.onLedgerResults(batch, results!, observed, t0);
-        if (this.pendingWrites.length > 0 && this.ledgerRetryTimer === undefined && !this.settling) this.flushLedger();
-      });
-      return;
-    }
-    let results: CommitResult[];
-    try {
-      results = ledger.commitMany(batch.map((w) => w.write));
-      faultPoint('after-ledger-before-broker-commit');
-    } catch (e) {
-      this.onLedgerError(batch, e, true);
-      return;
-    }
-    this.onLedgerResults(batch, results, observed, t0);
-  }
-
-  /** Blocks until the commit on the ledger's thread (if any) is answered and applied. */
-  private settleLedger(): void {
-    if (!this.ledgerInFlight) return;
-    this.settling = true;
-    try {
-      this.config.ledger.settle?.();
-    } finally {
-      this.settling = false;
-    }
-  }
-
-  private onLedgerResults(batch: readonly PendingWrite[], results: readonly CommitResult[], observed: boolean, t0: number): void {
-    this.ledgerBackoff = this.config.ledgerRetryBackoffMs;
+  private onLedgerResults(batch: readonly PendingWrite[], results: readonly FinalResult[], durationMs: number): void {
     this.counters.ledgerCommits++;
-    if (observed) this.reportCommit(batch, results, performance.now() - t0);
+    if (this.observers.some((o) => o.ledgerCommit !== undefined)) this.reportCommit(batch, results, durationMs);
     for (let i = 0; i < batch.length; i++) this.onLedgerAnswer(batch[i]!, results[i]!);
   }
 
-  /** Nothing of the group commit was applied: retry with backoff; a failing effect statement's partition waits alone. */
-  private onLedgerError(batch: PendingWrite[], e: unknown, sync = false): void {
-    this.counters.ledgerErrors++;
-    this.config.onError(e);
-    if (e instanceof LedgerStatementError && batch.length > 1) {
-      const others = batch.filter((w) => !(w.write.topic === e.topic && w.write.partition === e.partition));
-      const failing = batch.filter((w) => w.write.topic === e.topic && w.write.partition === e.partition);
-      this.pendingWrites.push(...others);
-      // Inside a settle the caller commits what is queued inline, right after.
-      if (!this.settling) this.flushLedger(sync);
-      this.retryLater(failing);
-      return;
-    }
-    this.retryLater(batch);
-  }
-
-  private reportCommit(batch: readonly PendingWrite[], results: readonly CommitResult[], durationMs: number): void {
+  private reportCommit(batch: readonly PendingWrite[], results: readonly FinalResult[], durationMs: number): void {
     const writes: CommittedWrite[] = [];
     for (let i = 0; i < batch.length; i++) {
       const { run, write } = batch[i]!;
-      const accepted = results[i]!.accepted;
+      const accepted = results[i]!.status === 'committed';
       let deadLettered = 0;
       if (accepted) for (const o of write.outcomes) if (o.deadLetter !== null) deadLettered++;
       let firstTimestampMs = -1;
@@ -906,22 +897,10 @@ export class HtmqcConsumer {
     for (const o of this.observers) o.ledgerCommit?.(event);
   }
 
-  private retryLater(writes: PendingWrite[]): void {
-    this.pendingWrites.unshift(...writes);
-    if (this.ledgerRetryTimer !== undefined) return;
-    const delay = this.ledgerBackoff;
-    this.ledgerBackoff = Math.min(LEDGER_RETRY_MAX_MS, this.ledgerBackoff * 2);
-    this.ledgerRetryTimer = setTimeout(() => {
-      this.ledgerRetryTimer = undefined;
-      this.flushLedger();
-    }, delay);
-  }
-
   /** LedgerCommitted or LedgerRejected, unless the run was dropped meanwhile. */
-  private onLedgerAnswer({ run, write }: PendingWrite, result: CommitResult): void {
-    run.writing = false;
+  private onLedgerAnswer({ run, write }: PendingWrite, result: FinalResult): void {
     if (!run.active || this.runs[run.p] !== run) return;
-    if (result.accepted) {
+    if (result.status === 'committed') {
       const k = result.next - run.base;
       run.records.splice(0, k);
       run.outcomes.splice(0, k);
@@ -1004,8 +983,15 @@ export class HtmqcConsumer {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves when `work` settles or at `deadline` (Date.now), whichever comes first. */
+async function untilOrTimeout(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); });
+  try {
+    await Promise.race([work.then(() => undefined, () => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -23,3 +23,34 @@ export class TransactionClosedError extends HtmqcError {}
 
 /** start() on a started consumer, or a call after stop(). */
 export class ConsumerStateError extends HtmqcError {}
+
+/** Where a fatal ledger error struck: the partition, and the offset of the write or statement (undefined for a fence). */
+export interface FatalPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number | undefined;
+}
+
+/**
+ * The consumer stopped because the ledger failed in a way a retry cannot
+ * mend (a non-retriable LedgerError: a schema or argument error, a
+ * deterministic effect statement failure).  The message names the topic,
+ * partition and offset; `cause` is the ledger's error.  Reported once through
+ * onError, and the value HtmqcConsumerHandle.stopped resolves with.
+ */
+export class ConsumerFatalError extends HtmqcError implements FatalPosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number | undefined;
+
+  constructor(at: FatalPosition, what: string, cause: unknown) {
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    super(
+      `consumer stopped: ${what} of topic ${at.topic} partition ${at.partition}` +
+      `${at.offset === undefined ? '' : ` offset ${at.offset}`} failed and cannot be retried: ${detail}`,
+      { cause });
+    this.topic = at.topic;
+    this.partition = at.partition;
+    this.offset = at.offset;
+  }
+}

@@ -21,7 +21,7 @@
 
 import { randomBytes } from 'crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import type { Ledger, OutboxEntry, PartitionRef } from '../ledger';
+import type { LedgerPort, OutboxEntry, PartitionRef } from '../ledger';
 
 /** Headers the relay adds to every dead letter. */
 export const DLQ_HEADERS = {
@@ -55,7 +55,7 @@ export class DeadLetterRelay {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly ledger: Ledger,
+    private readonly ledger: LedgerPort<unknown>,
     readonly topic: string,
     private readonly groupId: string,
     private readonly onError: (e: unknown) => void,
@@ -68,14 +68,10 @@ export class DeadLetterRelay {
     if (old !== undefined) old.active = false;
     const s = new SourceRelay({ topic: ref.topic, partition: ref.partition });
     this.sources.set(key, s);
-    let pending = false;
-    try {
-      pending = this.ledger.lastDeadLetter(ref) >= 0;
-    } catch (e) {
+    this.ledger.lastDeadLetter(ref).then((last) => last >= 0, (e: unknown) => {
       this.onError(e);
-      pending = true;
-    }
-    if (pending) this.kickSource(s);
+      return true;
+    }).then((pending) => { if (pending && s.active) this.kickSource(s); }, this.onError);
   }
 
   onRevoked(ref: PartitionRef): void {
@@ -149,7 +145,7 @@ export class DeadLetterRelay {
       const tx = await s.producer.transaction();
       try {
         s.position ??= await this.readPosition(s.ref, dlqPartition);
-        const rows = this.ledger.deadLetters(s.ref, s.position, CHUNK);
+        const rows = await this.ledger.deadLetters(s.ref, s.position, CHUNK);
         if (rows.length === 0 || !s.active) {
           await tx.abort();
           return;

@@ -6,10 +6,13 @@
 // before the ledger transaction (when the write is queued), and a new holder
 // recovers from that position instead of the ledger's next -- the design the
 // spec's mutants refute.  The broker offset is emulated by a side table in the
-// ledger database so that it is read synchronously at the fence.  A crash
-// between the two commits then skips the records in between (lost).
+// ledger database, written on the caller's connection when the write is
+// queued (before the commit thread sees the write) and read after the fence.
+// A crash between the two commits then skips the records in between (lost).
 
-import type { CommitResult, Ledger, LedgerRow, LedgerWrite, PartitionRef } from '../ledger';
+import type {
+  CommittedRange, Fenced, LedgerPort, LedgerRow, LedgerWrite, OffsetOutcome, OutboxEntry, PartitionRef, Statement, WriteResult,
+} from '../ledger';
 
 export const UNSAFE_MODE = process.env.HTMQC_UNSAFE;
 
@@ -18,12 +21,14 @@ interface SqliteLike {
   exec(sql: string): unknown;
 }
 
-export class BrokerCommitFirstLedger implements Ledger {
+export class BrokerCommitFirstLedger implements LedgerPort<Statement> {
+  readonly backend: string;
   private readonly db: SqliteLike;
 
-  constructor(private readonly inner: Ledger) {
+  constructor(private readonly inner: LedgerPort<Statement>) {
     const db = (inner as unknown as { database?: SqliteLike }).database;
     if (db === undefined) throw new Error('HTMQC_UNSAFE=broker-commit-first needs the SQLite ledger');
+    this.backend = inner.backend;
     this.db = db;
     this.db.exec('CREATE TABLE IF NOT EXISTS htmqc_unsafe_broker (topic TEXT, partition INTEGER, offset INTEGER, PRIMARY KEY (topic, partition))');
   }
@@ -33,8 +38,8 @@ export class BrokerCommitFirstLedger implements Ledger {
     this.db.prepare('INSERT OR REPLACE INTO htmqc_unsafe_broker (topic, partition, offset) VALUES (?, ?, ?)').run(ref.topic, ref.partition, offset);
   }
 
-  fence(ref: PartitionRef): { readonly epoch: number; readonly next: number } {
-    const fenced = this.inner.fence(ref);
+  async fence(ref: PartitionRef): Promise<Fenced> {
+    const fenced = await this.inner.fence(ref);
     const row = this.db.prepare('SELECT offset FROM htmqc_unsafe_broker WHERE topic = ? AND partition = ?').get(ref.topic, ref.partition) as
       { offset: number } | undefined;
     // The broker offset is written when a write is queued, with its upTo, so it
@@ -46,10 +51,11 @@ export class BrokerCommitFirstLedger implements Ledger {
     return { epoch: fenced.epoch, next: row.offset };
   }
 
-  read(ref: PartitionRef): LedgerRow | undefined { return this.inner.read(ref); }
-  commit(write: LedgerWrite): CommitResult { return this.inner.commit(write); }
-  commitMany(writes: readonly LedgerWrite[]): CommitResult[] { return this.inner.commitMany(writes); }
-  deadLetters(...a: Parameters<Ledger['deadLetters']>): ReturnType<Ledger['deadLetters']> { return this.inner.deadLetters(...a); }
-  lastDeadLetter(ref: PartitionRef): number { return this.inner.lastDeadLetter(ref); }
-  close(): void { this.inner.close(); }
+  commit(writes: readonly LedgerWrite<Statement>[]): Promise<WriteResult[]> { return this.inner.commit(writes); }
+  read(ref: PartitionRef): Promise<LedgerRow | undefined> { return this.inner.read(ref); }
+  outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined> { return this.inner.outcomeAt(ref, offset); }
+  committedRanges(topic: string, partition?: number): Promise<CommittedRange[]> { return this.inner.committedRanges(topic, partition); }
+  deadLetters(ref: PartitionRef, after: number, limit: number): Promise<OutboxEntry[]> { return this.inner.deadLetters(ref, after, limit); }
+  lastDeadLetter(ref: PartitionRef): Promise<number> { return this.inner.lastDeadLetter(ref); }
+  close(): Promise<void> { return this.inner.close(); }
 }

@@ -15,9 +15,8 @@
 import { createHash, timingSafeEqual } from 'crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import Database from 'better-sqlite3';
 import type { Kafka } from 'kafkajs';
-import { outcomeAt } from '../ledger/sqlite';
+import type { LedgerPort } from '../ledger';
 import type { ConsumerObserver, ConsumerSnapshot } from '../runtime/consumer';
 import { BrokerPoller, partitionKey, type BrokerViewSource } from './broker-view';
 import { HEALTH_SERVICE, reflectionPackageDefinition, serviceDefinition, STATE_SERVICE } from './proto';
@@ -63,8 +62,12 @@ export interface StateServiceOptions {
   readonly snapshotIntervalMs?: number;
   /** Transitions queued per watcher before they are dropped and counted (default 4096). */
   readonly watchBufferSize?: number;
-  /** Path of the SQLite ledger: GetMessage then reads committed offsets' outcomes from it (read-only). */
-  readonly ledgerPath?: string;
+  /**
+   * The consumer's ledger (any backend of the port): GetMessage then reads a
+   * committed offset's outcome and the partition's next through it.  Only
+   * reads are made; the service never closes it.
+   */
+  readonly ledger?: Pick<LedgerPort<unknown>, 'read' | 'outcomeAt'>;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -138,12 +141,15 @@ export async function startStateService(source: StateSource, options: StateServi
     },
   });
 
-  let ledgerDb: Database.Database | undefined;
-  const lookup = (topic: string, partition: number, offset: number) => (): { next: number; outcome: CommittedOutcome } => {
-    if (options.ledgerPath === undefined) return { next: -1, outcome: undefined };
-    ledgerDb ??= new Database(options.ledgerPath, { readonly: true, fileMustExist: true, timeout: 1000 });
-    const row = ledgerDb.prepare('SELECT next FROM htmqc_partitions WHERE topic = ? AND partition = ?').get(topic, partition) as { next: number } | undefined;
-    return { next: row?.next ?? -1, outcome: outcomeAt(ledgerDb, topic, partition, offset) };
+  // A committed offset's outcome is read through the ledger port, only when the snapshot does not answer it.
+  const ledger = options.ledger;
+  const lookup = async (snap: ConsumerSnapshot, topic: string, partition: number, offset: number): Promise<{ next: number; outcome: CommittedOutcome } | undefined> => {
+    if (ledger === undefined) return undefined;
+    const view = findPartition(snap, topic, partition);
+    if (view !== undefined && offset >= view.ledgerNext) return undefined;
+    const ref = { topic, partition };
+    const [row, outcome] = await Promise.all([ledger.read(ref), ledger.outcomeAt(ref, offset)]);
+    return { next: row?.next ?? -1, outcome };
   };
 
   const stateImpl: Record<string, Handler> = {
@@ -172,15 +178,16 @@ export async function startStateService(source: StateSource, options: StateServi
       const { topic, partition, offset } = call.request;
       const err = checkTopic('topic', topic, true) ?? checkNonNegative('partition', partition) ?? checkNonNegative('offset', offset);
       if (err !== undefined) return cb(err, null);
-      try {
-        const t = topic as string;
-        const p = partition as number;
-        const o = offset as number;
-        cb(null, getMessage(snapshot(), t, p, o, options.ledgerPath === undefined ? undefined : lookup(t, p, o)));
-      } catch (e) {
+      const t = topic as string;
+      const p = partition as number;
+      const o = offset as number;
+      const snap = snapshot();
+      lookup(snap, t, p, o).then((row) => {
+        cb(null, getMessage(snap, t, p, o, ledger === undefined ? undefined : () => row ?? { next: -1, outcome: undefined }));
+      }, (e: unknown) => {
         onError(e);
         cb({ code: grpc.status.UNAVAILABLE, details: `ledger read failed: ${e instanceof Error ? e.message : String(e)}` }, null);
-      }
+      });
     }) as Handler,
     WatchTransitions: ((call: grpc.ServerWritableStream<{ topic: unknown; partitions: unknown; actions: unknown }, unknown>) => {
       const { topic, partitions, actions } = call.request;
@@ -303,7 +310,6 @@ export async function startStateService(source: StateSource, options: StateServi
         server.tryShutdown(() => { clearTimeout(timer); resolve(); });
       });
       await ownPoller?.stop();
-      ledgerDb?.close();
     },
   };
 }

@@ -1,7 +1,9 @@
 // Failure scenarios of the runtime against a real broker: poison records
 // (spec Fail, Retry, DeadLetter, then PublishDeadLetter through the outbox
 // relay, across a SIGKILL and restart of the consumer that runs it) and a
-// broker SIGKILL + restart mid-run (a delay the spec's interleavings cover).
+// broker SIGKILL + restart mid-run (a delay the spec's interleavings cover),
+// and a deterministic ledger failure that stops the consumer with an error
+// naming its partition and offset.
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -10,7 +12,7 @@ import * as crypto from 'crypto';
 import * as path from 'path';
 import type { IHeaders } from 'kafkajs';
 import { brokerAddress, kill9Broker, restartBroker } from '../../tools/kafka/broker';
-import { DLQ_HEADERS } from '../../src';
+import { ConsumerFatalError, createConsumer, DLQ_HEADERS, openSqliteLedger } from '../../src';
 import {
   audit, brokerOptions, createTopic, forkWorker, kafkaClient, killWorker, prepareDb, produce, stopWorker, totalNext, waitFor, whenReady,
   useSuiteBroker,
@@ -44,7 +46,7 @@ async function readTopic(topic: string, expected: number, settleMs: number, time
   return seen;
 }
 
-describe('runtime failures: poison records to the dead-letter topic, broker restart (real broker)', function () {
+describe('runtime failures: poison records to the dead-letter topic, broker restart, a fatal ledger error (real broker)', function () {
   this.timeout(170000);
   const run = crypto.randomBytes(3).toString('hex');
 
@@ -133,5 +135,50 @@ describe('runtime failures: poison records to the dead-letter topic, broker rest
     assert.strictEqual(a.duplicates, 0);
     assert.strictEqual(a.effects, N + N2);
     for (let p = 0; p < P; p++) assert.strictEqual(a.ledgerNext[p], counts[p]);
+  });
+
+  it('stops on a deterministic effect failure, naming topic, partition and offset; nothing of that write applies, nothing is skipped', async function () {
+    const kafka = kafkaClient(opts, 'fatal');
+    const topic = `fatal-${run}`;
+    const N = 200;
+    const P = 2;
+    await createTopic(kafka, topic, P);
+    await produce(kafka, topic, P, N);
+    const db = path.join(workDir, 'fatal.db');
+    prepareDb(db);
+    const ledger = openSqliteLedger(db);
+    // k21 is partition 1, offset 10 (produce sends k<i> to partition i % P).
+    const bad = 'k21';
+    const errors: unknown[] = [];
+    const consumer = createConsumer({
+      kafka, groupId: `g-fatal-${run}`, topics: [topic], ledger, maxInFlightPerPartition: 50,
+      consumerOptions: { sessionTimeout: 6000, heartbeatInterval: 500 },
+      onError: (e) => errors.push(e),
+      handler: (m, tx) => {
+        if (m.key?.toString() === bad) tx.execute('INSERT INTO no_such_table (id) VALUES (?)', [m.offset]);
+        else tx.execute('INSERT INTO test_effects (topic, partition, offset, pid, value) VALUES (?, ?, ?, ?, ?)', [m.topic, m.partition, m.offset, process.pid, '']);
+      },
+    });
+    const t0 = Date.now();
+    await consumer.start();
+    let cause: ConsumerFatalError | undefined;
+    try {
+      cause = await Promise.race([
+        consumer.stopped,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the consumer did not stop within 60 s')), 60000)),
+      ]);
+    } finally {
+      await consumer.stop();
+      await ledger.close();
+    }
+    console.log(`      stopped after ${Date.now() - t0} ms: ${cause?.message}`);
+    assert.ok(cause instanceof ConsumerFatalError, 'stopped resolves with the ConsumerFatalError');
+    assert.deepStrictEqual([cause.topic, cause.partition, cause.offset], [topic, 1, 10]);
+    assert.match(cause.message, new RegExp(`topic ${topic} partition 1 offset 10 .*no such table: no_such_table`));
+    assert.strictEqual(errors.filter((e) => e instanceof ConsumerFatalError).length, 1, 'onError received it once');
+    assert.strictEqual(consumer.snapshot().running, false);
+    const a = audit(db, topic, [N / P, N / P]);
+    assert.strictEqual(a.duplicates, 0);
+    assert.ok(a.ledgerNext[1]! <= 10, `partition 1 committed nothing at or past the failing offset (next ${a.ledgerNext[1]})`);
   });
 });

@@ -51,7 +51,7 @@ describe('runtime: kafkajs consumer on the DCSM core with the SQLite ledger (rea
       await waitFor(() => totalNext(db, topic) === N, 60000, () => `ledger next sum ${totalNext(db, topic)} of ${N}`);
     } finally {
       await consumer.stop();
-      ledger.close();
+      await ledger.close();
     }
     console.log(`      ${N} records in ${Date.now() - t0} ms; snapshot counters ${JSON.stringify(consumer.snapshot().counters)}`);
     const a = audit(db, topic, counts);

@@ -70,7 +70,7 @@ describe('state service and metrics on a real broker', function () {
       handler: (m, tx) => { tx.execute('INSERT INTO it_effects (partition, offset) VALUES (?, ?)', [m.partition, m.offset]); },
     });
     poller = new BrokerPoller({ kafka, groupId: `${topic}-g`, topics: [topic], intervalMs: 300 });
-    service = await startStateService(consumer, { brokerView: poller, ledgerPath: db, snapshotIntervalMs: 50 });
+    service = await startStateService(consumer, { brokerView: poller, ledger, snapshotIntervalMs: 50 });
     metrics = await startMetricsServer(consumer, { brokerView: poller });
     client = createStateClient(service.address);
   });

@@ -67,8 +67,8 @@ describe('bench profile summary', () => {
     const profile = {
       nodes: [
         { id: 1, callFrame: frame('(root)'), children: [2, 4, 5] },
-        { id: 2, callFrame: frame('flushLedger', 'file:///x/dist/src/runtime/consumer.js'), children: [3] },
-        { id: 3, callFrame: frame('commitMany', 'file:///x/dist/src/ledger/sqlite.js') },
+        { id: 2, callFrame: frame('flush', 'file:///x/dist/src/runtime/ledger-writer.js'), children: [3] },
+        { id: 3, callFrame: frame('commit', 'file:///x/dist/src/ledger/sqlite/store.js') },
         { id: 4, callFrame: frame('decode', 'file:///x/node_modules/kafkajs/src/protocol/recordBatch/v0/index.js') },
         { id: 5, callFrame: frame('(idle)') },
       ],
@@ -79,12 +79,12 @@ describe('bench profile summary', () => {
     const s = summariseProfile(profile);
     assert.strictEqual(s.totalMs, 4);
     const cat = (prefix: string): number => s.categories.find((c) => c.name.startsWith(prefix))!.ms;
-    assert.strictEqual(cat('ledger commitMany'), 2);
+    assert.strictEqual(cat('ledger commit'), 2);
     assert.strictEqual(cat('htmqc runtime'), 2);
     assert.strictEqual(cat('kafkajs protocol decode'), 1);
     assert.strictEqual(cat('kafkajs (all)'), 1);
     assert.strictEqual(cat('idle'), 1);
-    assert.strictEqual(s.topSelf[0]!.fn, 'commitMany');
+    assert.strictEqual(s.topSelf[0]!.fn, 'commit');
     assert.strictEqual(s.topSelf[0]!.ms, 2);
   });
 });

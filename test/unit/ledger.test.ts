@@ -1,4 +1,5 @@
-// The SQLite ledger (src/ledger/sqlite.ts) against the spec's ledger steps:
+// The SQLite ledger (src/ledger/sqlite/) against the spec's ledger steps,
+// through the async ledger port (src/ledger/port.ts):
 // Assign's fence, Commit's acceptance test (epoch equal AND next equal),
 // CommitRejected applying nothing, the outbox written with the offset, the
 // committed ranges and outcomes of schema version 2, and the migration from
@@ -6,15 +7,16 @@
 // directory.
 
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import Database from 'better-sqlite3';
 import {
-  LedgerArgumentError, LedgerSchemaError, LedgerStatementError, openSqliteLedger, outcomeAt, SCHEMA_VERSION,
-  type CommittedRange, type DeadLetterEntry, type LedgerWrite, type Outcome, type SqliteLedger, type Statement,
+  LedgerArgumentError, LedgerBusyError, LedgerError, LedgerSchemaError, LedgerStatementError, openSqliteLedger, outcomeAt, SCHEMA_VERSION,
+  type CommittedRange, type DeadLetterEntry, type LedgerPort, type LedgerWrite, type Outcome, type SqliteLedger, type Statement, type WriteResult,
 } from '../../src/ledger';
-import { fromWire, toWire } from '../../src/ledger/sqlite-thread';
+import { fromWire, toWire } from '../../src/ledger/sqlite/thread';
 
 const T = 'orders';
 
@@ -36,6 +38,13 @@ function deadLetterEntry(attempts: number): DeadLetterEntry {
 
 const ABSENT: Outcome = { effects: null, deadLetter: null, absent: true };
 
+/** The answer to a commit of one write. */
+async function one(ledger: LedgerPort<Statement>, w: LedgerWrite): Promise<WriteResult> {
+  const r = await ledger.commit([w]);
+  assert.strictEqual(r.length, 1, 'one result per write');
+  return r[0]!;
+}
+
 function write(partition: number, epoch: number, expectedNext: number, outcomes: Outcome[]): LedgerWrite {
   return { topic: T, partition, epoch, expectedNext, upTo: expectedNext + outcomes.length, outcomes };
 }
@@ -52,17 +61,17 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     ledger.database.exec('CREATE TABLE effects (id TEXT PRIMARY KEY)');
   });
 
-  afterEach(() => {
-    ledger.close();
+  afterEach(async () => {
+    await ledger.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const effectIds = (): string[] =>
     (ledger.database.prepare('SELECT id FROM effects ORDER BY id').all() as { id: string }[]).map((r) => r.id);
-  const ranges = (p: number): CommittedRange[] => ledger.committedRanges(T, p);
+  const ranges = (p: number): Promise<CommittedRange[]> => ledger.committedRanges(T, p);
   const count = (table: string): number => (ledger.database.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
-  it('creates the versioned schema on first use with WAL and synchronous=FULL', () => {
+  it('creates the versioned schema on first use with WAL and synchronous=FULL', async () => {
     const db = ledger.database;
     assert.strictEqual(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.deepStrictEqual(db.prepare('SELECT version FROM htmqc_schema_version').all(), [{ version: SCHEMA_VERSION }]);
@@ -74,35 +83,35 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     assert.deepStrictEqual(tables, ['htmqc_absent', 'htmqc_dead_letters', 'htmqc_partitions', 'htmqc_ranges', 'htmqc_schema_version']);
   });
 
-  it('fence issues a strictly increasing epoch and returns next (spec Assign)', () => {
-    assert.strictEqual(ledger.read({ topic: T, partition: 0 }), undefined);
-    assert.deepStrictEqual(ledger.fence({ topic: T, partition: 0 }), { epoch: 1, next: 0 });
-    assert.deepStrictEqual(ledger.fence({ topic: T, partition: 0 }), { epoch: 2, next: 0 });
-    assert.deepStrictEqual(ledger.fence({ topic: T, partition: 1 }), { epoch: 1, next: 0 });
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 }), { epoch: 2, next: 0, writer: 0 });
+  it('fence issues a strictly increasing epoch and returns next (spec Assign)', async () => {
+    assert.strictEqual(await ledger.read({ topic: T, partition: 0 }), undefined);
+    assert.deepStrictEqual(await ledger.fence({ topic: T, partition: 0 }), { epoch: 1, next: 0 });
+    assert.deepStrictEqual(await ledger.fence({ topic: T, partition: 0 }), { epoch: 2, next: 0 });
+    assert.deepStrictEqual(await ledger.fence({ topic: T, partition: 1 }), { epoch: 1, next: 0 });
+    assert.deepStrictEqual(await ledger.read({ topic: T, partition: 0 }), { epoch: 2, next: 0, writer: 0 });
   });
 
-  it('accepts a commit with the current epoch and next, applying effects, the range and next together (spec Commit)', () => {
-    const { epoch, next } = ledger.fence({ topic: T, partition: 0 });
-    const r = ledger.commit(write(0, epoch, next, [done(insertRow('a')), done(), done(insertRow('b'), insertRow('c'))]));
-    assert.deepStrictEqual(r, { accepted: true, next: 3 });
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 }), { epoch, next: 3, writer: epoch });
+  it('accepts a commit with the current epoch and next, applying effects, the range and next together (spec Commit)', async () => {
+    const { epoch, next } = await ledger.fence({ topic: T, partition: 0 });
+    const r = (await one(ledger, write(0, epoch, next, [done(insertRow('a')), done(), done(insertRow('b'), insertRow('c'))])));
+    assert.deepStrictEqual(r, { status: 'committed', next: 3 });
+    assert.deepStrictEqual(await ledger.read({ topic: T, partition: 0 }), { epoch, next: 3, writer: epoch });
     assert.deepStrictEqual(effectIds(), ['a', 'b', 'c']);
-    assert.deepStrictEqual(ranges(0), [{ partition: 0, first: 0, next: 3, epoch }]);
-    assert.deepStrictEqual(ledger.commit(write(0, epoch, 3, [done(insertRow('d'))])), { accepted: true, next: 4 });
+    assert.deepStrictEqual(await ranges(0), [{ partition: 0, first: 0, next: 3, epoch }]);
+    assert.deepStrictEqual((await one(ledger, write(0, epoch, 3, [done(insertRow('d'))]))), { status: 'committed', next: 4 });
   });
 
-  it('writes one range row per accepted write, contiguous across writes and epochs (spec Commit)', () => {
-    const e1 = ledger.fence({ topic: T, partition: 0 }).epoch;
-    const e2 = ledger.fence({ topic: T, partition: 1 }).epoch;
-    assert.deepStrictEqual(ledger.commitMany([
+  it('writes one range row per accepted write, contiguous across writes and epochs (spec Commit)', async () => {
+    const e1 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    const e2 = (await ledger.fence({ topic: T, partition: 1 })).epoch;
+    assert.deepStrictEqual(await ledger.commit([
       write(0, e1, 0, [done(), done()]),
       write(1, e2, 0, [done()]),
-    ]), [{ accepted: true, next: 2 }, { accepted: true, next: 1 }]);
-    assert.strictEqual(ledger.commit(write(0, e1, 2, [done(), done(), done()])).accepted, true);
-    const e3 = ledger.fence({ topic: T, partition: 0 }).epoch;
-    assert.strictEqual(ledger.commit(write(0, e3, 5, [done()])).accepted, true);
-    assert.deepStrictEqual(ledger.committedRanges(T), [
+    ]), [{ status: 'committed', next: 2 }, { status: 'committed', next: 1 }]);
+    assert.strictEqual((await one(ledger, write(0, e1, 2, [done(), done(), done()]))).status, 'committed');
+    const e3 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    assert.strictEqual((await one(ledger, write(0, e3, 5, [done()]))).status, 'committed');
+    assert.deepStrictEqual(await ledger.committedRanges(T), [
       { partition: 0, first: 0, next: 2, epoch: e1 },
       { partition: 0, first: 2, next: 5, epoch: e1 },
       { partition: 0, first: 5, next: 6, epoch: e3 },
@@ -112,14 +121,14 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     assert.strictEqual(count('htmqc_dead_letters'), 0);
   });
 
-  it('outcomeAt: Done, DeadLettered, Absent inside committed ranges; undefined outside them', () => {
-    const { epoch } = ledger.fence({ topic: T, partition: 0 });
-    assert.strictEqual(ledger.commit(write(0, epoch, 0, [done(insertRow('a')), deadLettered(), ABSENT, done()])).accepted, true);
-    assert.strictEqual(ledger.commit(write(0, epoch, 4, [ABSENT])).accepted, true);
+  it('outcomeAt: Done, DeadLettered, Absent inside committed ranges; undefined outside them', async () => {
+    const { epoch } = await ledger.fence({ topic: T, partition: 0 });
+    assert.strictEqual((await one(ledger, write(0, epoch, 0, [done(insertRow('a')), deadLettered(), ABSENT, done()]))).status, 'committed');
+    assert.strictEqual((await one(ledger, write(0, epoch, 4, [ABSENT]))).status, 'committed');
     const at = (p: number, offset: number) => ledger.outcomeAt({ topic: T, partition: p }, offset);
-    assert.deepStrictEqual([0, 1, 2, 3, 4, 5].map((o) => at(0, o)), ['Done', 'DeadLettered', 'Absent', 'Done', 'Absent', undefined]);
-    assert.strictEqual(at(1, 0), undefined, 'a partition never written');
-    assert.strictEqual(ledger.outcomeAt({ topic: 'other', partition: 0 }, 0), undefined);
+    assert.deepStrictEqual(await Promise.all([0, 1, 2, 3, 4, 5].map((o) => at(0, o))), ['Done', 'DeadLettered', 'Absent', 'Done', 'Absent', undefined]);
+    assert.strictEqual(await at(1, 0), undefined, 'a partition never written');
+    assert.strictEqual(await ledger.outcomeAt({ topic: 'other', partition: 0 }, 0), undefined);
     assert.deepStrictEqual(ledger.database.prepare('SELECT offset, epoch FROM htmqc_absent ORDER BY offset').all(),
       [{ offset: 2, epoch }, { offset: 4, epoch }]);
     // The same answers from a separate read-only connection, as auditors open it.
@@ -131,125 +140,127 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     }
   });
 
-  it('a rejected write writes no range, dead letter, absent row or effect (spec CommitRejected)', () => {
-    const stale = ledger.fence({ topic: T, partition: 0 }).epoch;
-    const current = ledger.fence({ topic: T, partition: 0 }).epoch;
+  it('a rejected write writes no range, dead letter, absent row or effect (spec CommitRejected)', async () => {
+    const stale = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    const current = (await ledger.fence({ topic: T, partition: 0 })).epoch;
     const outcomes = [done(insertRow('x')), deadLettered(), ABSENT];
-    assert.strictEqual(ledger.commit(write(0, stale, 0, outcomes)).accepted, false, 'epoch check');
-    assert.strictEqual(ledger.commit(write(0, current, 1, outcomes)).accepted, false, 'next check');
-    assert.deepStrictEqual(ranges(0), []);
+    assert.strictEqual((await one(ledger, write(0, stale, 0, outcomes))).status, 'rejected', 'epoch check');
+    assert.strictEqual((await one(ledger, write(0, current, 1, outcomes))).status, 'rejected', 'next check');
+    assert.deepStrictEqual(await ranges(0), []);
     assert.deepStrictEqual(effectIds(), []);
     assert.strictEqual(count('htmqc_dead_letters'), 0);
     assert.strictEqual(count('htmqc_absent'), 0);
-    assert.deepStrictEqual([0, 1, 2].map((o) => ledger.outcomeAt({ topic: T, partition: 0 }, o)), [undefined, undefined, undefined]);
+    assert.deepStrictEqual(await Promise.all([0, 1, 2].map((o) => ledger.outcomeAt({ topic: T, partition: 0 }, o))), [undefined, undefined, undefined]);
   });
 
-  it('rejects a stale epoch after a newer fence and applies nothing (spec CommitRejected, FencingInv)', () => {
-    const zombie = ledger.fence({ topic: T, partition: 0 });
-    const holder = ledger.fence({ topic: T, partition: 0 });
-    const r = ledger.commit(write(0, zombie.epoch, 0, [done(insertRow('zombie'))]));
-    assert.deepStrictEqual(r, { accepted: false, reason: 'epoch', ledger: { epoch: holder.epoch, next: 0, writer: 0 } });
+  it('rejects a stale epoch after a newer fence and applies nothing (spec CommitRejected, FencingInv)', async () => {
+    const zombie = await ledger.fence({ topic: T, partition: 0 });
+    const holder = await ledger.fence({ topic: T, partition: 0 });
+    const r = (await one(ledger, write(0, zombie.epoch, 0, [done(insertRow('zombie'))])));
+    assert.deepStrictEqual(r, { status: 'rejected', reason: 'epoch', ledger: { epoch: holder.epoch, next: 0, writer: 0 } });
     assert.deepStrictEqual(effectIds(), []);
-    assert.deepStrictEqual(ranges(0), []);
+    assert.deepStrictEqual(await ranges(0), []);
   });
 
-  it('rejects an unexpected next and applies nothing (the next check)', () => {
-    const { epoch } = ledger.fence({ topic: T, partition: 0 });
-    assert.strictEqual(ledger.commit(write(0, epoch, 0, [done(insertRow('a'))])).accepted, true);
-    const again = ledger.commit(write(0, epoch, 0, [done(insertRow('again'))]));
-    assert.deepStrictEqual(again, { accepted: false, reason: 'next', ledger: { epoch, next: 1, writer: epoch } });
-    const ahead = ledger.commit(write(0, epoch, 5, [done(insertRow('gap'))]));
-    assert.strictEqual(ahead.accepted, false);
+  it('rejects an unexpected next and applies nothing (the next check)', async () => {
+    const { epoch } = await ledger.fence({ topic: T, partition: 0 });
+    assert.strictEqual((await one(ledger, write(0, epoch, 0, [done(insertRow('a'))]))).status, 'committed');
+    const again = (await one(ledger, write(0, epoch, 0, [done(insertRow('again'))])));
+    assert.deepStrictEqual(again, { status: 'rejected', reason: 'next', ledger: { epoch, next: 1, writer: epoch } });
+    const ahead = (await one(ledger, write(0, epoch, 5, [done(insertRow('gap'))])));
+    assert.strictEqual(ahead.status, 'rejected');
     assert.deepStrictEqual(effectIds(), ['a']);
-    assert.deepStrictEqual(ranges(0), [{ partition: 0, first: 0, next: 1, epoch }]);
+    assert.deepStrictEqual(await ranges(0), [{ partition: 0, first: 0, next: 1, epoch }]);
   });
 
-  it('rejects a commit for a partition that was never fenced', () => {
-    const r = ledger.commit(write(7, 1, 0, [done(insertRow('x'))]));
-    assert.strictEqual(r.accepted, false);
+  it('rejects a commit for a partition that was never fenced', async () => {
+    const r = (await one(ledger, write(7, 1, 0, [done(insertRow('x'))])));
+    assert.strictEqual(r.status, 'rejected');
     assert.deepStrictEqual(effectIds(), []);
   });
 
-  it('rolls back the whole group commit when a user statement fails mid-batch', () => {
-    const e0 = ledger.fence({ topic: T, partition: 0 }).epoch;
-    const e1 = ledger.fence({ topic: T, partition: 1 }).epoch;
+  it('rolls back the whole group commit when a user statement fails mid-batch', async () => {
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    const e1 = (await ledger.fence({ topic: T, partition: 1 })).epoch;
     const bad: Statement = { sql: 'INSERT INTO no_such_table (id) VALUES (?)', params: ['x'] };
-    assert.throws(
-      () => ledger.commitMany([
+    await assert.rejects(
+      ledger.commit([
         write(0, e0, 0, [done(insertRow('p0-a')), done(insertRow('p0-b'))]),
         write(1, e1, 0, [done(insertRow('p1-a')), done(bad), done(insertRow('p1-c'))]),
       ]),
-      (e: unknown) => e instanceof LedgerStatementError && e.partition === 1 && e.offset === 1 && e.retriable,
+      // A missing table fails the same way every time (SQLITE_ERROR): not retriable.
+      (e: unknown) => e instanceof LedgerStatementError && e.partition === 1 && e.offset === 1 && !e.retriable && /SQLITE_ERROR/.test(e.message),
     );
     assert.deepStrictEqual(effectIds(), [], 'no effect of either partition survived');
-    assert.deepStrictEqual(ranges(0), []);
-    assert.deepStrictEqual(ranges(1), []);
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 }), { epoch: e0, next: 0, writer: 0 });
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 1 }), { epoch: e1, next: 0, writer: 0 });
+    assert.deepStrictEqual(await ranges(0), []);
+    assert.deepStrictEqual(await ranges(1), []);
+    assert.deepStrictEqual(await ledger.read({ topic: T, partition: 0 }), { epoch: e0, next: 0, writer: 0 });
+    assert.deepStrictEqual(await ledger.read({ topic: T, partition: 1 }), { epoch: e1, next: 0, writer: 0 });
     // The same writes without the bad statement then commit in full.
-    const r = ledger.commitMany([
+    const r = await ledger.commit([
       write(0, e0, 0, [done(insertRow('p0-a')), done(insertRow('p0-b'))]),
       write(1, e1, 0, [done(insertRow('p1-a')), done(), done(insertRow('p1-c'))]),
     ]);
-    assert.deepStrictEqual(r, [{ accepted: true, next: 2 }, { accepted: true, next: 3 }]);
+    assert.deepStrictEqual(r, [{ status: 'committed', next: 2 }, { status: 'committed', next: 3 }]);
   });
 
-  it('rolls back a failing effect that violates a constraint of the user schema', () => {
-    const { epoch } = ledger.fence({ topic: T, partition: 0 });
-    assert.throws(() => ledger.commit(write(0, epoch, 0, [done(insertRow('dup')), done(insertRow('dup'))])), LedgerStatementError);
+  it('rolls back a failing effect that violates a constraint of the user schema', async () => {
+    const { epoch } = await ledger.fence({ topic: T, partition: 0 });
+    await assert.rejects(one(ledger, write(0, epoch, 0, [done(insertRow('dup')), done(insertRow('dup'))])),
+      (e: unknown) => e instanceof LedgerStatementError && e.offset === 1 && !e.retriable && /SQLITE_CONSTRAINT/.test(e.message));
     assert.deepStrictEqual(effectIds(), []);
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 })?.next, 0);
+    assert.deepStrictEqual((await ledger.read({ topic: T, partition: 0 }))?.next, 0);
   });
 
-  it('group commit accepts and rejects writes independently, in one transaction', () => {
-    const e0 = ledger.fence({ topic: T, partition: 0 }).epoch;
-    const stale = ledger.fence({ topic: T, partition: 1 }).epoch;
-    ledger.fence({ topic: T, partition: 1 });
-    const r = ledger.commitMany([write(0, e0, 0, [done(insertRow('ok'))]), write(1, stale, 0, [done(insertRow('stale'))])]);
-    assert.strictEqual(r[0]!.accepted, true);
-    assert.strictEqual(r[1]!.accepted, false);
+  it('group commit accepts and rejects writes independently, in one transaction', async () => {
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    const stale = (await ledger.fence({ topic: T, partition: 1 })).epoch;
+    await ledger.fence({ topic: T, partition: 1 });
+    const r = await ledger.commit([write(0, e0, 0, [done(insertRow('ok'))]), write(1, stale, 0, [done(insertRow('stale'))])]);
+    assert.strictEqual(r[0]!.status, 'committed');
+    assert.strictEqual(r[1]!.status, 'rejected');
     assert.deepStrictEqual(effectIds(), ['ok']);
   });
 
-  it('writes the dead letter to the outbox in the same transaction as the offset (spec DeadLetter + Commit)', () => {
-    const { epoch } = ledger.fence({ topic: T, partition: 2 });
+  it('writes the dead letter to the outbox in the same transaction as the offset (spec DeadLetter + Commit)', async () => {
+    const { epoch } = await ledger.fence({ topic: T, partition: 2 });
     const deadLetter = deadLetterEntry(3);
-    const r = ledger.commit(write(2, epoch, 0, [done(insertRow('a')), { effects: null, deadLetter, absent: false }, done(insertRow('c'))]));
-    assert.deepStrictEqual(r, { accepted: true, next: 3 });
-    assert.deepStrictEqual([0, 1, 2].map((o) => ledger.outcomeAt({ topic: T, partition: 2 }, o)), ['Done', 'DeadLettered', 'Done']);
-    assert.strictEqual(ledger.lastDeadLetter({ topic: T, partition: 2 }), 1);
-    assert.strictEqual(ledger.lastDeadLetter({ topic: T, partition: 0 }), -1);
-    assert.deepStrictEqual(ledger.deadLetters({ topic: T, partition: 2 }, -1, 10), [{ offset: 1, ...deadLetter }]);
-    assert.deepStrictEqual(ledger.deadLetters({ topic: T, partition: 2 }, 1, 10), []);
+    const r = (await one(ledger, write(2, epoch, 0, [done(insertRow('a')), { effects: null, deadLetter, absent: false }, done(insertRow('c'))])));
+    assert.deepStrictEqual(r, { status: 'committed', next: 3 });
+    assert.deepStrictEqual(await Promise.all([0, 1, 2].map((o) => ledger.outcomeAt({ topic: T, partition: 2 }, o))), ['Done', 'DeadLettered', 'Done']);
+    assert.strictEqual(await ledger.lastDeadLetter({ topic: T, partition: 2 }), 1);
+    assert.strictEqual(await ledger.lastDeadLetter({ topic: T, partition: 0 }), -1);
+    assert.deepStrictEqual(await ledger.deadLetters({ topic: T, partition: 2 }, -1, 10), [{ offset: 1, ...deadLetter }]);
+    assert.deepStrictEqual(await ledger.deadLetters({ topic: T, partition: 2 }, 1, 10), []);
   });
 
-  it('commitManyAsync commits on the commit thread: same acceptance, effects with buffers, dead letters, ranges', async () => {
+  it('commits on the commit thread: same acceptance, effects with buffers, dead letters, ranges', async () => {
     ledger.database.exec('CREATE TABLE blobs (id TEXT PRIMARY KEY, v BLOB NOT NULL)');
-    const e0 = ledger.fence({ topic: T, partition: 0 }).epoch;
-    const stale = ledger.fence({ topic: T, partition: 1 }).epoch;
-    ledger.fence({ topic: T, partition: 1 });
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    const stale = (await ledger.fence({ topic: T, partition: 1 })).epoch;
+    await ledger.fence({ topic: T, partition: 1 });
     const blob: Statement = { sql: 'INSERT INTO blobs (id, v) VALUES (?, ?)', params: ['b', Buffer.from([1, 2, 3])] };
-    const r = await ledger.commitManyAsync([
+    const r = await ledger.commit([
       write(0, e0, 0, [done(insertRow('a')), done(blob), done(), deadLettered(2), ABSENT]),
       write(1, stale, 0, [done(insertRow('stale'))]),
     ]);
-    assert.strictEqual(r[0]!.accepted, true);
-    assert.deepStrictEqual(r[0], { accepted: true, next: 5 });
-    assert.strictEqual(r[1]!.accepted, false, 'the stale epoch is rejected on the thread too');
+    assert.strictEqual(r[0]!.status, 'committed');
+    assert.deepStrictEqual(r[0], { status: 'committed', next: 5 });
+    assert.strictEqual(r[1]!.status, 'rejected', 'the stale epoch is rejected on the thread too');
     assert.deepStrictEqual(effectIds(), ['a']);
     const v = (ledger.database.prepare('SELECT v FROM blobs').get() as { v: Buffer }).v;
     assert.deepStrictEqual([...v], [1, 2, 3], 'a Buffer param crosses to the thread and is bound as a BLOB');
-    assert.deepStrictEqual([0, 1, 2, 3, 4].map((o) => ledger.outcomeAt({ topic: T, partition: 0 }, o)), ['Done', 'Done', 'Done', 'DeadLettered', 'Absent']);
-    assert.deepStrictEqual(ledger.deadLetters({ topic: T, partition: 0 }, -1, 10), [{ offset: 3, ...deadLetterEntry(2) }]);
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 }), { epoch: e0, next: 5, writer: e0 });
-    // A fence on the caller's connection after the thread's commit sees its next.
-    assert.deepStrictEqual(ledger.fence({ topic: T, partition: 0 }), { epoch: e0 + 1, next: 5 });
-    const again = await ledger.commitManyAsync([write(0, e0, 5, [done(insertRow('zombie'))])]);
-    assert.strictEqual(again[0]!.accepted, false, 'the old epoch is fenced out');
+    assert.deepStrictEqual(await Promise.all([0, 1, 2, 3, 4].map((o) => ledger.outcomeAt({ topic: T, partition: 0 }, o))), ['Done', 'Done', 'Done', 'DeadLettered', 'Absent']);
+    assert.deepStrictEqual(await ledger.deadLetters({ topic: T, partition: 0 }, -1, 10), [{ offset: 3, ...deadLetterEntry(2) }]);
+    assert.deepStrictEqual(await ledger.read({ topic: T, partition: 0 }), { epoch: e0, next: 5, writer: e0 });
+    // A fence (also on the thread) after the commit sees its next.
+    assert.deepStrictEqual(await ledger.fence({ topic: T, partition: 0 }), { epoch: e0 + 1, next: 5 });
+    const again = await ledger.commit([write(0, e0, 5, [done(insertRow('zombie'))])]);
+    assert.strictEqual(again[0]!.status, 'rejected', 'the old epoch is fenced out');
     assert.deepStrictEqual(effectIds(), ['a']);
   });
 
-  it('the commit thread\'s wire form carries only the outcomes that are not a plain Done, each at its own offset', () => {
+  it('the commit thread\'s wire form carries only the outcomes that are not a plain Done, each at its own offset', async () => {
     const blob: Statement = { sql: 'INSERT INTO blobs (id, v) VALUES (?, ?)', params: ['b', Buffer.from([7, 8])] };
     const outcomes = [done(), done(insertRow('a')), done(), done(), ABSENT, deadLettered(2), done(blob), done()];
     const w = write(3, 4, 10, outcomes);
@@ -269,52 +280,97 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     assert.ok(Buffer.isBuffer(back.outcomes[6]!.effects![0]!.params[1]), 'a Buffer param is a Buffer again on the thread');
   });
 
-  it('commitManyAsync rebuilds a failing effect as LedgerStatementError naming the partition and offset, and applies nothing', async () => {
-    const e0 = ledger.fence({ topic: T, partition: 0 }).epoch;
+  it('the thread rebuilds a failing effect as LedgerStatementError naming the partition and offset, and applies nothing', async () => {
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
     const bad: Statement = { sql: 'INSERT INTO no_such_table (id) VALUES (?)', params: ['x'] };
     await assert.rejects(
-      ledger.commitManyAsync([write(0, e0, 0, [done(insertRow('a')), done(bad)])]),
-      (e: unknown) => e instanceof LedgerStatementError && e.topic === T && e.partition === 0 && e.offset === 1 && e.retriable,
+      ledger.commit([write(0, e0, 0, [done(insertRow('a')), done(bad)])]),
+      (e: unknown) => e instanceof LedgerStatementError && e.topic === T && e.partition === 0 && e.offset === 1 && !e.retriable,
     );
     assert.deepStrictEqual(effectIds(), []);
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 })?.next, 0);
-    await assert.rejects(ledger.commitManyAsync([{ ...write(0, e0, 0, [done()]), upTo: 0 }]), LedgerArgumentError);
+    assert.deepStrictEqual((await ledger.read({ topic: T, partition: 0 }))?.next, 0);
+    await assert.rejects(ledger.commit([{ ...write(0, e0, 0, [done()]), upTo: 0 }]), LedgerArgumentError);
   });
 
-  it('settle() blocks until every commit started on the thread is answered, running its callback before it returns', () => {
-    const e0 = ledger.fence({ topic: T, partition: 0 }).epoch;
+  it('answers fences and commits in the order they were sent, and close() waits for those in flight', async () => {
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
     const answers: string[] = [];
-    ledger.startCommitMany([write(0, e0, 0, [done(insertRow('s1'))])], (e, r) => answers.push(e === undefined ? `next ${r![0]!.accepted ? (r![0] as { next: number }).next : '-'}` : String(e)));
-    ledger.startCommitMany([write(0, e0, 1, [done(insertRow('s2')), done()])], (e, r) => answers.push(e === undefined ? `next ${r![0]!.accepted ? (r![0] as { next: number }).next : '-'}` : String(e)));
+    const label = (r: WriteResult[]): string => r.map((x) => (x.status === 'committed' ? `next ${x.next}` : x.status)).join(',');
+    const first = ledger.commit([write(0, e0, 0, [done(insertRow('s1'))])]).then((r) => answers.push(label(r)));
+    const second = ledger.commit([write(0, e0, 1, [done(insertRow('s2')), done()])]).then((r) => answers.push(label(r)));
+    const fence = ledger.fence({ topic: T, partition: 0 }).then((f) => answers.push(`fenced ${f.epoch} at ${f.next}`));
+    const stale = ledger.commit([write(0, e0, 3, [done(insertRow('s3'))])]).then((r) => answers.push(label(r)));
     assert.deepStrictEqual(answers, [], 'answers arrive asynchronously');
-    ledger.settle();
-    assert.deepStrictEqual(answers, ['next 1', 'next 3'], 'both answered, in order, before settle returned');
+    await ledger.close();
+    await Promise.all([first, second, fence, stale]);
+    assert.deepStrictEqual(answers, ['next 1', 'next 3', `fenced ${e0 + 1} at 3`, 'rejected'], 'all answered, in the order sent, before close resolved');
+    await assert.rejects(ledger.fence({ topic: T, partition: 0 }), (e: unknown) => e instanceof LedgerError && !e.retriable && /closed/.test(e.message));
+    ledger = openSqliteLedger(file);
     assert.deepStrictEqual(effectIds(), ['s1', 's2']);
-    ledger.settle();
-    assert.deepStrictEqual(answers.length, 2, 'settle with nothing in flight returns at once and answers nothing twice');
   });
 
-  it('keeps its state across close and reopen, and a second connection fences the first (zombie)', () => {
-    const first = ledger.fence({ topic: T, partition: 0 });
-    assert.strictEqual(ledger.commit(write(0, first.epoch, 0, [done(insertRow('a'))])).accepted, true);
-    ledger.close();
+  it('close() keeps an otherwise idle process alive until the commit thread has ended', () => {
+    // In a process with nothing else to do, an unref'd idle thread would let Node exit before close() resolved.
+    const ledgerModule = path.resolve(__dirname, '../../src/ledger');
+    const script = `const { openSqliteLedger } = require(${JSON.stringify(ledgerModule)});
+      (async () => {
+        const l = openSqliteLedger(${JSON.stringify(path.join(dir, 'idle.db'))});
+        const f = await l.fence({ topic: 't', partition: 0 });
+        await l.close();
+        process.stdout.write('closed at epoch ' + f.epoch);
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 });
+    assert.strictEqual(r.stdout, 'closed at epoch 1', `stderr: ${r.stderr}`);
+  });
+
+  it('another connection holding the write lock past busy_timeout: LedgerBusyError, retriable, nothing applied', async () => {
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    await ledger.close();
+    ledger = openSqliteLedger({ path: file, busyTimeoutMs: 50 });
+    const holder = new Database(file);
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      await assert.rejects(one(ledger, write(0, e0, 0, [done(insertRow('a'))])), (e: unknown) => e instanceof LedgerBusyError && e.retriable);
+      await assert.rejects(ledger.fence({ topic: T, partition: 0 }), (e: unknown) => e instanceof LedgerBusyError && e.retriable);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    assert.deepStrictEqual(await one(ledger, write(0, e0, 0, [done(insertRow('a'))])), { status: 'committed', next: 1 }, 'the same write succeeds once the lock is free');
+  });
+
+  it('commitThread: false answers the same on the caller\'s connection', async () => {
+    await ledger.close();
+    ledger = openSqliteLedger({ path: file, commitThread: false });
+    const e0 = (await ledger.fence({ topic: T, partition: 0 })).epoch;
+    assert.deepStrictEqual(await one(ledger, write(0, e0, 0, [done(insertRow('a'))])), { status: 'committed', next: 1 });
+    assert.deepStrictEqual(await one(ledger, write(0, e0, 0, [done(insertRow('b'))])),
+      { status: 'rejected', reason: 'next', ledger: { epoch: e0, next: 1, writer: e0 } });
+    await assert.rejects(one(ledger, write(0, e0, 1, [done({ sql: 'INSERT INTO nope VALUES (1)', params: [] })])),
+      (e: unknown) => e instanceof LedgerStatementError && e.offset === 1 && !e.retriable);
+  });
+
+  it('keeps its state across close and reopen, and a second connection fences the first (zombie)', async () => {
+    const first = await ledger.fence({ topic: T, partition: 0 });
+    assert.strictEqual((await one(ledger, write(0, first.epoch, 0, [done(insertRow('a'))]))).status, 'committed');
+    await ledger.close();
     ledger = openSqliteLedger(file);
-    assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 }), { epoch: first.epoch, next: 1, writer: first.epoch });
+    assert.deepStrictEqual(await ledger.read({ topic: T, partition: 0 }), { epoch: first.epoch, next: 1, writer: first.epoch });
 
     const other = openSqliteLedger(file);
     try {
-      const second = other.fence({ topic: T, partition: 0 });
+      const second = await other.fence({ topic: T, partition: 0 });
       assert.deepStrictEqual(second, { epoch: first.epoch + 1, next: 1 });
-      assert.strictEqual(ledger.commit(write(0, first.epoch, 1, [done(insertRow('zombie'))])).accepted, false);
-      assert.strictEqual(other.commit(write(0, second.epoch, 1, [done(insertRow('b'))])).accepted, true);
+      assert.strictEqual((await one(ledger, write(0, first.epoch, 1, [done(insertRow('zombie'))]))).status, 'rejected');
+      assert.strictEqual((await one(other, write(0, second.epoch, 1, [done(insertRow('b'))]))).status, 'committed');
     } finally {
-      other.close();
+      await other.close();
     }
     assert.deepStrictEqual(effectIds(), ['a', 'b']);
   });
 
-  it('refuses a database whose schema is newer than this version (version 3)', () => {
-    ledger.close();
+  it('refuses a database whose schema is newer than this version (version 3)', async () => {
+    await ledger.close();
     const db = new Database(file);
     db.pragma('user_version = 3');
     db.close();
@@ -325,17 +381,17 @@ describe('ledger: SQLite backend (spec Assign fence, Commit, CommitRejected)', (
     ledger = openSqliteLedger(path.join(dir, 'fresh.db'));
   });
 
-  it('rejects malformed writes before touching the database', () => {
-    const { epoch } = ledger.fence({ topic: T, partition: 0 });
-    assert.throws(() => ledger.commit({ topic: T, partition: 0, epoch, expectedNext: 0, upTo: 2, outcomes: [done()] }), LedgerArgumentError);
-    assert.throws(() => ledger.commit({ topic: T, partition: 0, epoch, expectedNext: 0, upTo: 0, outcomes: [] }), LedgerArgumentError);
+  it('rejects malformed writes before touching the database', async () => {
+    const { epoch } = await ledger.fence({ topic: T, partition: 0 });
+    await assert.rejects(one(ledger, { topic: T, partition: 0, epoch, expectedNext: 0, upTo: 2, outcomes: [done()] }), LedgerArgumentError);
+    await assert.rejects(ledger.commit([{ topic: T, partition: 0, epoch, expectedNext: 0, upTo: 0, outcomes: [] }]), LedgerArgumentError);
   });
-  it('userSchema: the application\'s DDL runs when the ledger opens, idempotently, before any effect', () => {
+  it('userSchema: the application\'s DDL runs when the ledger opens, idempotently, before any effect', async () => {
     const f = path.join(dir, 'app.db');
     const ddl = 'CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, body TEXT)';
     const first = openSqliteLedger({ path: f, userSchema: ddl });
     first.database.prepare('INSERT INTO orders (id, body) VALUES (?, ?)').run('t/0/0', 'x');
-    first.close();
+    await first.close();
     const again = openSqliteLedger({ path: f, userSchema: ddl });
     const rows = again.database.prepare('SELECT id FROM orders').all() as { id: string }[];
     assert.deepEqual(rows.map((r) => r.id), ['t/0/0']);
@@ -423,7 +479,7 @@ describe('ledger: SQLite schema migration from version 1 (htmqc_offsets) to vers
     db.close();
   }
 
-  it('turns same-epoch runs into ranges, Absent rows into htmqc_absent, drops htmqc_offsets, sets version 2', () => {
+  it('turns same-epoch runs into ranges, Absent rows into htmqc_absent, drops htmqc_offsets, sets version 2', async () => {
     // Partition 0: epoch 1 committed 0..2 (possibly in several writes), epoch 3 committed 3..6.
     buildV1({
       0: [['Done', 1], ['DeadLettered', 1], ['Done', 1], ['Done', 3], ['Absent', 3], ['DeadLettered', 3], ['Done', 3]],
@@ -436,33 +492,33 @@ describe('ledger: SQLite schema migration from version 1 (htmqc_offsets) to vers
       assert.deepStrictEqual(db.prepare('SELECT version FROM htmqc_schema_version').all(), [{ version: 2 }]);
       const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
       assert.deepStrictEqual(tables, ['effects', 'htmqc_absent', 'htmqc_dead_letters', 'htmqc_partitions', 'htmqc_ranges', 'htmqc_schema_version']);
-      assert.deepStrictEqual(ledger.committedRanges(T), [
+      assert.deepStrictEqual(await ledger.committedRanges(T), [
         { partition: 0, first: 0, next: 3, epoch: 1 },
         { partition: 0, first: 3, next: 7, epoch: 3 },
         { partition: 1, first: 0, next: 1, epoch: 2 },
       ]);
-      assert.deepStrictEqual(ledger.committedRanges('other'), [{ partition: 0, first: 0, next: 1, epoch: 1 }]);
+      assert.deepStrictEqual(await ledger.committedRanges('other'), [{ partition: 0, first: 0, next: 1, epoch: 1 }]);
       assert.deepStrictEqual(db.prepare('SELECT topic, partition, offset, epoch FROM htmqc_absent ORDER BY partition, offset').all(),
         [{ topic: T, partition: 0, offset: 4, epoch: 3 }, { topic: T, partition: 1, offset: 0, epoch: 2 }]);
       const at = (p: number, o: number) => ledger.outcomeAt({ topic: T, partition: p }, o);
-      assert.deepStrictEqual([0, 1, 2, 3, 4, 5, 6, 7].map((o) => at(0, o)),
+      assert.deepStrictEqual(await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((o) => at(0, o))),
         ['Done', 'DeadLettered', 'Done', 'Done', 'Absent', 'DeadLettered', 'Done', undefined]);
-      assert.deepStrictEqual([at(1, 0), at(1, 1)], ['Absent', undefined]);
-      assert.deepStrictEqual(ledger.read({ topic: T, partition: 0 }), { epoch: 3, next: 7, writer: 3 });
+      assert.deepStrictEqual([await at(1, 0), await at(1, 1)], ['Absent', undefined]);
+      assert.deepStrictEqual(await ledger.read({ topic: T, partition: 0 }), { epoch: 3, next: 7, writer: 3 });
       // The migrated ledger goes on from its next (spec Commit with the holder's epoch).
-      assert.deepStrictEqual(ledger.commit(write(0, 3, 7, [done(insertRow('a'))])), { accepted: true, next: 8 });
-      assert.deepStrictEqual(ledger.commit(write(0, 3, 7, [done(insertRow('again'))])).accepted, false);
-      assert.deepStrictEqual(ledger.committedRanges(T, 0).at(-1), { partition: 0, first: 7, next: 8, epoch: 3 });
+      assert.deepStrictEqual((await one(ledger, write(0, 3, 7, [done(insertRow('a'))]))), { status: 'committed', next: 8 });
+      assert.deepStrictEqual((await one(ledger, write(0, 3, 7, [done(insertRow('again'))]))).status, 'rejected');
+      assert.deepStrictEqual((await ledger.committedRanges(T, 0)).at(-1), { partition: 0, first: 7, next: 8, epoch: 3 });
     } finally {
-      ledger.close();
+      await ledger.close();
     }
     // Reopening a version 2 database changes nothing.
     const again = openSqliteLedger(file);
-    assert.strictEqual(again.committedRanges(T).length, 4);
-    again.close();
+    assert.strictEqual((await again.committedRanges(T)).length, 4);
+    await again.close();
   });
 
-  it('splits a same-epoch run at a gap (a range never covers an offset version 1 had no row for)', () => {
+  it('splits a same-epoch run at a gap (a range never covers an offset version 1 had no row for)', async () => {
     const db0 = new Database(file);
     db0.exec(V1_SCHEMA);
     const ins = db0.prepare('INSERT INTO htmqc_offsets (topic, partition, offset, outcome, epoch) VALUES (?, 0, ?, ?, ?)');
@@ -471,17 +527,17 @@ describe('ledger: SQLite schema migration from version 1 (htmqc_offsets) to vers
     db0.close();
     const ledger = openSqliteLedger(file);
     try {
-      assert.deepStrictEqual(ledger.committedRanges(T), [
+      assert.deepStrictEqual(await ledger.committedRanges(T), [
         { partition: 0, first: 0, next: 2, epoch: 1 },
         { partition: 0, first: 3, next: 4, epoch: 1 },
       ]);
-      assert.strictEqual(ledger.outcomeAt({ topic: T, partition: 0 }, 2), undefined);
+      assert.strictEqual(await ledger.outcomeAt({ topic: T, partition: 0 }, 2), undefined);
     } finally {
-      ledger.close();
+      await ledger.close();
     }
   });
 
-  it('refuses, and leaves at version 1, a database whose outcomes and outbox disagree', () => {
+  it('refuses, and leaves at version 1, a database whose outcomes and outbox disagree', async () => {
     buildV1({ 0: [['Done', 1], ['DeadLettered', 1]] });
     const db = new Database(file);
     db.prepare('DELETE FROM htmqc_dead_letters').run();

@@ -23,8 +23,8 @@ describe('runtime: createConsumer configuration validation', () => {
     };
   });
 
-  after(() => {
-    ledger.close();
+  after(async () => {
+    await ledger.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     },
   });
   const brokerView = new BrokerPoller({ kafka, groupId: options.groupId, topics: [options.topic], intervalMs: 1000 });
-  const service = await startStateService(consumer, { port: options.servicePort, brokerView, ledgerPath: options.db });
+  const service = await startStateService(consumer, { port: options.servicePort, brokerView, ledger });
   const metrics = await startMetricsServer(consumer, { port: options.metricsPort, brokerView });
   process.on('message', (m: { type?: string }) => {
     if (m.type !== 'stop') return;
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
       await service.close();
       await metrics.close();
       await brokerView.stop();
-      ledger.close();
+      await ledger.close();
       process.send?.({ type: 'stopped' });
       process.exit(0);
     })().catch((e: unknown) => {

@@ -4,7 +4,7 @@
 // written outside the ledger transaction, a position recovered from the
 // wrong place).
 //
-// The ledger (schema version 2, src/ledger/sqlite.ts) holds one range row per
+// The ledger (schema version 2, src/ledger/sqlite/store.ts) holds one range row per
 // accepted write; an offset a range covers is DeadLettered when it has an
 // outbox row, Absent when it has an absent row, and Done otherwise.
 //

@@ -68,10 +68,15 @@ async function main(): Promise<void> {
       tx.execute('INSERT INTO soak_effects (partition, offset, pid, value) VALUES (?, ?, ?, ?)', [m.partition, m.offset, process.pid, value]);
     },
   });
+  // A fatal ledger error stops the consumer on its own: this process ends with it (onError printed nothing).
+  void consumer.stopped.then((cause) => {
+    if (cause === undefined) return;
+    console.error(`soak worker ${process.pid}: ${cause.message}`);
+    process.exit(4);
+  });
   process.on('message', (msg: { type?: string }) => {
     if (msg.type !== 'stop') return;
-    consumer.stop().then(() => {
-      ledger.close();
+    consumer.stop().then(() => ledger.close()).then(() => {
       process.exit(0);
     }, (e: unknown) => {
       console.error(`soak worker ${process.pid}: stop failed: ${String(e)}`);

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import { createConsumer, openSqliteLedger, type Handler } from '../../index';
+import { ConsumerFatalError, createConsumer, openSqliteLedger, type Handler } from '../../index';
 import { startMetricsServer, type MetricsServer } from '../../metrics';
 import { BrokerPoller, startStateService, type StateService } from '../../service';
 import { DEFAULT_SERVICE_ADDRESS } from './client-options';
@@ -89,7 +89,8 @@ export function registerRun(program: Command): void {
         ...(config.deadLetterTopic === undefined ? {} : { deadLetterTopic: config.deadLetterTopic }),
         ...(config.trace === undefined ? {} : { trace: config.trace }),
         ...(config.core === undefined ? {} : { core: config.core }),
-        onError: (e) => process.stderr.write(`htmqc run: recovered: ${e instanceof Error ? e.message : String(e)}\n`),
+        onError: (e) => process.stderr.write(
+          `htmqc run: ${e instanceof ConsumerFatalError ? 'fatal' : 'recovered'}: ${e instanceof Error ? e.message : String(e)}\n`),
       });
       const brokerView = new BrokerPoller({ kafka, groupId: config.groupId, topics: config.topics });
       let service: StateService | undefined;
@@ -101,7 +102,7 @@ export function registerRun(program: Command): void {
           ...(s.tls.clientCa === undefined ? {} : { clientCa: fs.readFileSync(s.tls.clientCa) }),
         };
         service = await startStateService(consumer, {
-          host: s.host ?? defaultHost!, port: s.port ?? Number(defaultPort), brokerView, ledgerPath: config.ledger,
+          host: s.host ?? defaultHost!, port: s.port ?? Number(defaultPort), brokerView, ledger,
           ...(s.token === undefined ? {} : { token: s.token }), ...(tls === undefined ? {} : { tls }),
         });
         process.stdout.write(`htmqc run: state service on ${service.address}${tls ? ' (TLS)' : ''}\n`);
@@ -113,15 +114,18 @@ export function registerRun(program: Command): void {
       }
       await consumer.start();
       process.stdout.write(`htmqc run: consuming ${config.topics.join(', ')} as group ${config.groupId}\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+      // Until a signal, or until the consumer stops on its own (a fatal ledger error, already reported by onError).
+      const fatal = await new Promise<ConsumerFatalError | undefined>((resolve) => {
+        process.once('SIGINT', () => resolve(undefined));
+        process.once('SIGTERM', () => resolve(undefined));
+        void consumer.stopped.then(resolve);
       });
-      process.stdout.write('htmqc run: stopping\n');
+      process.stdout.write(fatal === undefined ? 'htmqc run: stopping\n' : 'htmqc run: the consumer stopped on a fatal error\n');
       await consumer.stop();
       await service?.close();
       await metrics?.close();
       await brokerView.stop();
-      ledger.close();
+      await ledger.close();
+      if (fatal !== undefined) process.exitCode = 1;
     });
 }

@@ -35,10 +35,15 @@ async function main(): Promise<void> {
         [message.topic, message.partition, message.offset, process.pid, message.value?.toString().slice(0, 10) ?? '']);
     },
   });
+  // A fatal ledger error stops the consumer on its own: this process ends with it (onError printed nothing).
+  void consumer.stopped.then((cause) => {
+    if (cause === undefined) return;
+    console.error(`worker ${process.pid}: ${cause.message}`);
+    process.exit(4);
+  });
   process.on('message', (m: { type?: string }) => {
     if (m.type !== 'stop') return;
-    consumer.stop().then(() => {
-      ledger.close();
+    consumer.stop().then(() => ledger.close()).then(() => {
       process.send?.({ type: 'stopped', counters: consumer.snapshot().counters });
       process.exit(0);
     }, (e: unknown) => {

@@ -1,4 +1,7 @@
-// The SQLite ledger (better-sqlite3): the embedded default.
+// The SQLite ledger's synchronous store (better-sqlite3): one connection, the
+// schema, its migration and the spec's ledger steps.  SqliteLedger (ledger.ts)
+// puts it behind the async port: the commit thread (thread.ts) runs fence and
+// commit on a store of its own, the caller's store serves the reads.
 //
 // Durability is explicit: WAL with synchronous=FULL unless the caller says
 // otherwise (better-sqlite3 leaves WAL at NORMAL, which can lose the last
@@ -32,14 +35,14 @@
 // (migrateV1 below).
 
 import Database from 'better-sqlite3';
-import { CommitThread, type CommitDone } from './sqlite-thread';
 import {
   LedgerArgumentError, LedgerBusyError, LedgerError, LedgerIoError, LedgerSchemaError, LedgerStatementError,
-} from './errors';
+} from '../errors';
+import type { CommittedRange, Fenced, OffsetOutcome, WriteResult } from '../port';
 import {
   OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE,
-  type CommitResult, type Ledger, type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef,
-} from './types';
+  type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef,
+} from '../types';
 
 export const SCHEMA_VERSION = 2;
 
@@ -59,9 +62,10 @@ export interface SqliteLedgerOptions {
    */
   readonly userSchema?: string;
   /**
-   * commitManyAsync runs the group commit on a worker thread with its own
-   * connection, so the fsync never blocks the event loop (default true; the
-   * consumer uses it when present).  false: commitManyAsync commits inline.
+   * fence and commit run on a worker thread with its own connection, so
+   * neither the fsync nor a wait for another process's lock blocks the event
+   * loop (default true).  false: they run inline on the caller's connection
+   * (the promise is settled before the call returns).
    */
   readonly commitThread?: boolean;
 }
@@ -132,17 +136,6 @@ INSERT INTO htmqc_absent (topic, partition, offset, epoch)
   SELECT topic, partition, offset, epoch FROM htmqc_offsets WHERE outcome = 'Absent';
 DROP TABLE htmqc_offsets;
 `;
-
-/** The committed outcome of one offset (spec slot state of a committed offset). */
-export type OffsetOutcome = typeof OUTCOME_DONE | typeof OUTCOME_DEAD_LETTERED | typeof OUTCOME_ABSENT;
-
-/** One accepted write: the offsets [first, next) of a partition, committed at epoch. */
-export interface CommittedRange {
-  readonly partition: number;
-  readonly first: number;
-  readonly next: number;
-  readonly epoch: number;
-}
 
 /** An offset of a committed range whose outcome is not Done. */
 export interface ExceptionalOffset {
@@ -215,20 +208,49 @@ interface OutboxRowRaw {
   offset: number; key: Buffer | null; value: Buffer | null; headers: string; timestamp: string; error: string; attempts: number;
 }
 
+/**
+ * Whether a failed SQLite call may succeed when made again, by its result code.
+ *
+ * Retriable: the lock (BUSY, LOCKED), the storage (IOERR, FULL, CANTOPEN,
+ * PROTOCOL), memory (NOMEM), an interrupted call (INTERRUPT) and a schema
+ * changed by another connection while a statement was prepared (SCHEMA):
+ * none of them depends on the statement, and nothing of the transaction
+ * applied (it rolled back).
+ *
+ * Deterministic (not retriable): everything else, because the same statement
+ * with the same parameters fails the same way every time: a syntax error or a
+ * missing table or column (SQLITE_ERROR), a constraint violation
+ * (SQLITE_CONSTRAINT_*), a type mismatch (MISMATCH), a wrong parameter count
+ * (RANGE), a value too big (TOOBIG), a read-only or corrupt database
+ * (READONLY, CORRUPT, NOTADB), and an error that is not SQLite's at all (a
+ * TypeError binding a parameter better-sqlite3 cannot store).  Retrying those
+ * would stall the partition for ever; the consumer stops instead.
+ */
+export function isRetriableSqliteCode(code: string): boolean {
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code.startsWith('SQLITE_IOERR') ||
+    code === 'SQLITE_FULL' || code.startsWith('SQLITE_CANTOPEN') || code === 'SQLITE_PROTOCOL' ||
+    code === 'SQLITE_NOMEM' || code === 'SQLITE_INTERRUPT' || code === 'SQLITE_SCHEMA';
+}
+
+function sqliteCode(e: unknown): string {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : '';
+}
+
 /** Maps a better-sqlite3 error to the ledger's typed errors (by its `code` field). */
 export function classifySqliteError(e: unknown, what: string): LedgerError {
   if (e instanceof LedgerError) return e;
-  const code = typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
-    ? (e as { code: string }).code : '';
+  const code = sqliteCode(e);
   const detail = e instanceof Error ? e.message : String(e);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new LedgerBusyError(`${what}: ${detail}`, e);
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_FULL' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PROTOCOL') {
-    return new LedgerIoError(`${what}: ${detail}`, e);
-  }
-  return new LedgerError(`${what}: ${detail}`, { cause: e });
+  if (isRetriableSqliteCode(code)) return new LedgerIoError(`${what}: ${detail}${code === '' ? '' : ` (${code})`}`, e);
+  return new LedgerError(`${what}: ${detail}${code === '' ? '' : ` (${code})`}`, { cause: e });
 }
 
-export class SqliteLedger implements Ledger {
+/**
+ * One connection to a ledger file and the spec's ledger steps on it, all
+ * synchronous.  Not the port: SqliteLedger wraps it.
+ */
+export class SqliteStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly userStatements = new Map<string, Database.Statement>();
@@ -243,19 +265,11 @@ export class SqliteLedger implements Ledger {
   private readonly selectDeadLetters: Database.Statement<[string, number, number, number], OutboxRowRaw>;
   private readonly selectLastDeadLetter: Database.Statement<[string, number], { last: number | null }>;
   private readonly fenceTx: Database.Transaction<(ref: PartitionRef) => { epoch: number; next: number }>;
-  private readonly commitTx: Database.Transaction<(writes: readonly LedgerWrite[]) => CommitResult[]>;
+  private readonly commitTx: Database.Transaction<(writes: readonly LedgerWrite[]) => WriteResult[]>;
   private closed = false;
-  private readonly threadOptions: ConstructorParameters<typeof CommitThread>[0] | undefined;
-  private thread: CommitThread | undefined;
-  private readonly busyTimeoutMs: number;
 
   constructor(options: SqliteLedgerOptions) {
     this.path = options.path;
-    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.threadOptions = options.commitThread === false ? undefined : {
-      path: options.path, synchronous: options.synchronous ?? 'FULL', busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-      statementCacheSize: options.statementCacheSize ?? 256,
-    };
     this.cacheSize = options.statementCacheSize ?? 256;
     try {
       this.db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -293,7 +307,7 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  fence(ref: PartitionRef): { readonly epoch: number; readonly next: number } {
+  fence(ref: PartitionRef): Fenced {
     this.checkOpen();
     try {
       return this.fenceTx.immediate(ref);
@@ -312,11 +326,8 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  commit(write: LedgerWrite): CommitResult {
-    return this.commitMany([write])[0]!;
-  }
-
-  commitMany(writes: readonly LedgerWrite[]): CommitResult[] {
+  /** Group commit in one BEGIN IMMEDIATE transaction (LedgerPort.commit's contract). */
+  commit(writes: readonly LedgerWrite[]): WriteResult[] {
     this.checkOpen();
     for (const w of writes) checkWrite(w);
     if (writes.length === 0) return [];
@@ -325,47 +336,6 @@ export class SqliteLedger implements Ledger {
     } catch (e) {
       throw classifySqliteError(e, 'ledger commit');
     }
-  }
-
-  /**
-   * commitMany on the commit thread (one transaction, same checks, same typed
-   * errors); done is called exactly once.  The thread answers commits in the
-   * order they were started.  Inline (before returning) with commitThread false.
-   */
-  startCommitMany(writes: readonly LedgerWrite[], done: CommitDone): void {
-    try {
-      this.checkOpen();
-      for (const w of writes) checkWrite(w);
-    } catch (e) {
-      done(e);
-      return;
-    }
-    if (writes.length === 0) {
-      done(undefined, []);
-      return;
-    }
-    if (this.threadOptions === undefined) {
-      let results: CommitResult[];
-      try {
-        results = this.commitMany(writes);
-      } catch (e) {
-        done(e);
-        return;
-      }
-      done(undefined, results);
-      return;
-    }
-    (this.thread ??= new CommitThread(this.threadOptions)).start(writes, done);
-  }
-
-  /** Blocks until every commit started with startCommitMany is answered (at most busyTimeoutMs + 30 s). */
-  settle(): void {
-    this.thread?.settle(this.busyTimeoutMs + 30000);
-  }
-
-  /** startCommitMany as a promise. */
-  commitManyAsync(writes: readonly LedgerWrite[]): Promise<CommitResult[]> {
-    return new Promise((resolve, reject) => this.startCommitMany(writes, (e, r) => (e === undefined ? resolve(r!) : reject(e))));
   }
 
   deadLetters(ref: PartitionRef, after: number, limit: number): OutboxEntry[] {
@@ -389,7 +359,6 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  /** The committed outcome of one offset (outcomeAt on this ledger's connection). */
   outcomeAt(ref: PartitionRef, offset: number): OffsetOutcome | undefined {
     this.checkOpen();
     try {
@@ -399,7 +368,6 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  /** The committed ranges of a topic (of one partition when given), read in full. */
   committedRanges(topic: string, partition?: number): CommittedRange[] {
     this.checkOpen();
     try {
@@ -412,12 +380,9 @@ export class SqliteLedger implements Ledger {
   /** The underlying connection, for audits and tests (not for writes). */
   get database(): Database.Database { return this.db; }
 
-  /** Closes the connection; commits already sent to the commit thread still finish there. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.thread?.close();
-    this.thread = undefined;
     this.db.close();
   }
 
@@ -461,12 +426,12 @@ export class SqliteLedger implements Ledger {
   }
 
   /** Spec Commit inside the open transaction; returns the rejection instead of applying it. */
-  private applyWrite(w: LedgerWrite): CommitResult {
+  private applyWrite(w: LedgerWrite): WriteResult {
     const row = this.selectRow.get(w.topic, w.partition);
     if (row === undefined || row.epoch !== w.epoch) {
-      return { accepted: false, reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } };
+      return { status: 'rejected', reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } };
     }
-    if (row.next !== w.expectedNext) return { accepted: false, reason: 'next', ledger: row };
+    if (row.next !== w.expectedNext) return { status: 'rejected', reason: 'next', ledger: row };
     this.insertRange.run(w.topic, w.partition, w.expectedNext, w.upTo, w.epoch);
     for (let i = 0; i < w.outcomes.length; i++) {
       const o = w.outcomes[i]!;
@@ -485,14 +450,16 @@ export class SqliteLedger implements Ledger {
         try {
           this.userStatement(s.sql).run(...s.params);
         } catch (e) {
+          const code = sqliteCode(e);
           throw new LedgerStatementError(
-            `effect statement of ${w.topic}/${w.partition}@${offset} failed: ${e instanceof Error ? e.message : String(e)}`,
-            w.topic, w.partition, offset, e);
+            `effect statement of ${w.topic}/${w.partition}@${offset} failed: ${e instanceof Error ? e.message : String(e)}` +
+            (code === '' ? '' : ` (${code})`),
+            w.topic, w.partition, offset, e, isRetriableSqliteCode(code));
         }
       }
     }
     this.advance.run(w.upTo, w.epoch, w.topic, w.partition);
-    return { accepted: true, next: w.upTo };
+    return { status: 'committed', next: w.upTo };
   }
 
   private userStatement(sql: string): Database.Statement {
@@ -513,7 +480,8 @@ export class SqliteLedger implements Ledger {
   }
 }
 
-function checkWrite(w: LedgerWrite): void {
+/** The write contract, checked before anything crosses to the thread or opens a transaction. */
+export function checkWrite(w: LedgerWrite): void {
   if (!Number.isSafeInteger(w.expectedNext) || !Number.isSafeInteger(w.upTo) || w.upTo <= w.expectedNext) {
     throw new LedgerArgumentError(`write of ${w.topic}/${w.partition}: need expectedNext < upTo, got [${w.expectedNext}, ${w.upTo})`);
   }
@@ -523,7 +491,3 @@ function checkWrite(w: LedgerWrite): void {
   }
 }
 
-/** Opens (creating on first use) a SQLite ledger. */
-export function openSqliteLedger(options: SqliteLedgerOptions | string): SqliteLedger {
-  return new SqliteLedger(typeof options === 'string' ? { path: options } : options);
-}
