@@ -81,13 +81,22 @@ describe('PostgreSQL ledger (real server)', function () {
       { status: 'committed', next: 3 },
       { status: 'committed', next: 2 },
     ]);
-    assert.equal(ledger.stats().roundTrips - before, 2, 'a group commit is two round trips');
-    assert.deepEqual(await orders(), [1, 2, 3, 11, 12]);
-    assert.deepEqual(await ledger.read(p0), { epoch: e0, next: 3, writer: e0 });
-    assert.deepEqual(await ledger.read(p1), { epoch: e1, next: 2, writer: e1 });
-    assert.deepEqual(await ledger.committedRanges('orders'), [
+    assert.equal(ledger.stats().roundTrips - before, 3, 'BEGIN + lock, PREPARE of the new effect text, effects + COMMIT');
+    const again = ledger.stats().roundTrips;
+    assert.deepEqual(await ledger.commit([write(p0, e0, 3, [4, 5]), write(p1, e1, 2, [13])]),
+      [{ status: 'committed', next: 5 }, { status: 'committed', next: 3 }]);
+    assert.equal(ledger.stats().roundTrips - again, 2, 'a group commit of prepared effects is two round trips');
+    await ledger.commit([write(p0, e0, 5, [6])]);
+    assert.equal(ledger.stats().roundTrips - again, 4);
+    assert.deepEqual(await orders(), [1, 2, 3, 4, 5, 6, 11, 12, 13]);
+    assert.deepEqual(await ledger.read(p0), { epoch: e0, next: 6, writer: e0 });
+    assert.deepEqual(await ledger.read(p1), { epoch: e1, next: 3, writer: e1 });
+    assert.deepEqual(await ledger.committedRanges('orders', 0), [
       { partition: 0, first: 0, next: 2, epoch: e0 }, { partition: 0, first: 2, next: 3, epoch: e0 },
-      { partition: 1, first: 0, next: 2, epoch: e1 },
+      { partition: 0, first: 3, next: 5, epoch: e0 }, { partition: 0, first: 5, next: 6, epoch: e0 },
+    ]);
+    assert.deepEqual(await ledger.committedRanges('orders', 1), [
+      { partition: 1, first: 0, next: 2, epoch: e1 }, { partition: 1, first: 2, next: 3, epoch: e1 },
     ]);
   });
 
@@ -136,6 +145,21 @@ describe('PostgreSQL ledger (real server)', function () {
     // The connection is usable again, with statements prepared afresh.
     assert.deepEqual(await ledger.commit([write(p0, e0, 0, [1, 2])]), [{ status: 'committed', next: 2 }]);
     assert.deepEqual(await orders(), [1, 2]);
+  });
+
+  it('an effect whose SQL does not parse, or holds two statements, is named by its offset; nothing applied', async () => {
+    const e0 = (await ledger.fence(p0)).epoch;
+    const three = (third: Statement): LedgerWrite<Statement> => ({ ...p0, epoch: e0, expectedNext: 0, upTo: 3, outcomes: [
+      done(insertOrder(1)), done({ sql: 'INSERT INTO orders (id, note) VALUES ($1, $2) -- a trailing comment', params: [2, 'two'] }),
+      done(third)] });
+    await assert.rejects(ledger.commit([three({ sql: 'INSERT INTO orders VALUES ($1, ', params: [3] })]),
+      (e: unknown) => e instanceof LedgerStatementError && e.offset === 2 && !e.retriable && /SQLSTATE 42601/.test(e.message));
+    await assert.rejects(ledger.commit([three({ sql: 'INSERT INTO orders (id, note) VALUES (3, \'x\'); DELETE FROM orders', params: [] })]),
+      (e: unknown) => e instanceof LedgerStatementError && e.offset === 2 && !e.retriable && /more than one SQL statement/.test(e.message));
+    assert.deepEqual(await orders(), []);
+    assert.deepEqual(await ledger.commit([three({ sql: 'INSERT INTO orders (id, note) VALUES (3, \'x\')', params: [] })]),
+      [{ status: 'committed', next: 3 }]);
+    assert.deepEqual(await orders(), [1, 2, 3]);
   });
 
   it('parameters keep node-postgres semantics: typed by the statement, NULL, bytea, arrays, JSON', async () => {

@@ -73,6 +73,9 @@ export class CuttingProxy {
   private accept(client: net.Socket): void {
     const upstream = net.connect(this.upstreamPort, '127.0.0.1');
     this.sockets.add(client).add(upstream);
+    // Message-by-message writes would otherwise wait on delayed ACKs.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const kill = (): void => { client.destroy(); upstream.destroy(); };
     client.on('error', kill).on('close', kill);
     upstream.on('error', kill).on('close', kill);

@@ -9,11 +9,13 @@
 //      the commit locked, in one deterministic order, so two committers
 //      sharing partitions never deadlock.  The spec's CommitAccepted test
 //      (epoch equal AND next equal) is then decided on these locked rows.
-//   2. One query string: for each accepted write its effects (PREPAREd once
-//      per connection, EXECUTEd with literal values: sql.ts says why that
-//      is exact), then one multi-row INSERT each into htmqc_ranges,
+//   2. One query string: for each accepted write its effects (EXECUTE of a
+//      statement PREPAREd on the connection, with literal values: sql.ts
+//      says why that is exact), then one multi-row INSERT each into htmqc_ranges,
 //      htmqc_absent and htmqc_dead_letters, one UPDATE of every advanced
 //      row, and COMMIT.  A rejected write sends nothing.
+// An effect SQL text new to the connection costs one more round trip, once:
+// its PREPARE, between 1 and 2 (buildPrepare says why on its own).
 // A fence is one statement, `INSERT ... ON CONFLICT DO UPDATE SET epoch =
 // epoch + 1, writer = 0 RETURNING epoch, next`, which creates or locks and
 // bumps the row atomically.
@@ -64,6 +66,7 @@ import {
   OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE,
   type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef, type Statement,
 } from '../types';
+import { DatabaseError } from 'pg';
 import { Connection, Pool, StatementFailure } from './pool';
 import {
   SCHEMA_DDL, SCHEMA_VERSION, UnsendableValueError, bytea, classifyPostgresError, int, isConnectionFailure,
@@ -157,6 +160,52 @@ interface RowRaw { topic: string; partition: number; epoch: number; next: number
 
 /** Who a statement of round trip 2 belongs to, to name the offset when it fails. */
 type Owner = { readonly write: LedgerWrite; readonly offset: number } | { readonly table: string };
+
+/**
+ * A multi-statement query string and who owns each statement.  A failing
+ * statement is found by the error's position when the server gives one (a
+ * parse or analysis error: the whole string is parsed before anything runs,
+ * and positions count characters of the whole string), else by the number
+ * of statements that completed before it.  Statements are separated by
+ * newline, semicolon, newline, so a trailing `--` comment in an effect
+ * cannot swallow the separator.
+ */
+class Script {
+  readonly parts: string[] = [];
+  readonly owners: Owner[] = [];
+
+  add(sql: string, owner: Owner): void {
+    this.parts.push(sql);
+    this.owners.push(owner);
+  }
+
+  get sql(): string {
+    return this.parts.join(SEPARATOR);
+  }
+
+  ownerOf(failure: StatementFailure, error: unknown): Owner | undefined {
+    const position = error instanceof DatabaseError && error.position !== undefined ? Number(error.position) : NaN;
+    if (Number.isInteger(position) && position > 0) {
+      // A separator belongs to the statement before it (an unfinished statement
+      // fails there), and the end of the input to the last one.
+      let next = 1;
+      for (let i = 0; i < this.parts.length; i++) {
+        next += codePoints(this.parts[i]!) + codePoints(SEPARATOR);
+        if (position < next) return this.owners[i];
+      }
+      return this.owners[this.owners.length - 1];
+    }
+    return this.owners[failure.index];
+  }
+}
+
+const SEPARATOR = '\n;\n';
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
 
 export class PostgresLedger implements LedgerPort<Statement> {
   readonly backend = 'postgres';
@@ -331,8 +380,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
     }
     this.commits++;
     let commitSent = false;
-    let owners: Owner[] = [];
-    let newlyPrepared: [string, string][] = [];
+    let script: Script | undefined;
     try {
       const first = await c.script(`BEGIN; ${this.lockingReadSql(refList)}`);
       const rows = new Map<string, LedgerRow>();
@@ -353,12 +401,16 @@ export class PostgresLedger implements LedgerPort<Statement> {
           accepted.push(w);
         }
       }
-      const built = this.buildApply(c, accepted, rows);
-      owners = built.owners;
-      newlyPrepared = built.prepared;
+      const prep = this.buildPrepare(c, accepted);
+      if (prep !== undefined) {
+        script = prep;
+        const tags = (await c.script(prep.sql)).map((r) => r.command);
+        this.checkPrepared(prep, tags);
+        for (const [sql, name] of prep.names) c.prepared.set(sql, name);
+      }
+      script = this.buildApply(c, accepted, rows);
       commitSent = true;
-      await c.script(built.sql);
-      for (const [sql, name] of newlyPrepared) c.prepared.set(sql, name);
+      await c.script(script.sql);
       for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
       this.pool.release(c);
       return results;
@@ -376,25 +428,67 @@ export class PostgresLedger implements LedgerPort<Statement> {
         throw new LedgerIoError(`ledger commit: the connection failed before COMMIT was sent; nothing applied: ${message(cause)}`, cause);
       }
       await this.rollback(c);
-      throw this.commitError(cause, failure !== undefined && commitSent ? owners[failure.index] : undefined, writes);
+      throw this.commitError(cause, failure !== undefined && script !== undefined ? script.ownerOf(failure, cause) : undefined, writes);
     }
   }
 
   /**
-   * Round trip 2 as one query string, and the owner of each statement in it
-   * (the n-th statement's CommandComplete is the n-th answer).
+   * The PREPARE round trip, only when an accepted write carries an effect
+   * SQL text this connection has not prepared yet (steady state: none).  It
+   * runs inside the open transaction, on its own, so that an effect text
+   * holding more than one statement is caught by the command tags it
+   * answers and everything is rolled back (the extended protocol refuses
+   * such a text too).  Prepared statements outlive a rollback; rollback()
+   * deallocates them all.
    */
-  private buildApply(c: Connection, accepted: readonly LedgerWrite<Statement>[], rows: Map<string, LedgerRow>):
-    { sql: string; owners: Owner[]; prepared: [string, string][] } {
-    const parts: string[] = [];
-    const owners: Owner[] = [];
-    const prepared: [string, string][] = [];
-    const pending = new Map<string, string>();
-    if (c.prepared.size >= this.options.statementCacheSize) {
-      parts.push('DEALLOCATE ALL');
-      owners.push({ table: 'the statement cache' });
-      c.prepared.clear();
+  private buildPrepare(c: Connection, accepted: readonly LedgerWrite<Statement>[]):
+    (Script & { names: [string, string][]; deallocates: boolean }) | undefined {
+    const script = new Script();
+    const names: [string, string][] = [];
+    const seen = new Set<string>();
+    let deallocates = false;
+    for (const w of accepted) {
+      for (let i = 0; i < w.outcomes.length; i++) {
+        for (const s of w.outcomes[i]!.effects ?? []) {
+          if (c.prepared.has(s.sql) || seen.has(s.sql)) continue;
+          if (names.length === 0 && c.prepared.size >= this.options.statementCacheSize) {
+            script.add('DEALLOCATE ALL', { table: 'the statement cache' });
+            c.prepared.clear();
+            deallocates = true;
+          }
+          seen.add(s.sql);
+          const name = c.newStatementName();
+          names.push([s.sql, name]);
+          script.add(`PREPARE ${name} AS ${s.sql}`, { write: w, offset: w.expectedNext + i });
+        }
+      }
     }
+    return names.length === 0 ? undefined : Object.assign(script, { names, deallocates });
+  }
+
+  /** Every statement of the PREPARE round trip answered as one: an effect text of two statements is refused. */
+  private checkPrepared(prep: Script & { deallocates: boolean }, tags: readonly string[]): void {
+    const first = prep.deallocates ? 1 : 0;
+    let prepares = 0;
+    for (let i = first; i < tags.length; i++) {
+      if (tags[i] === 'PREPARE') { prepares++; continue; }
+      const owner = prep.owners[first + Math.max(0, prepares - 1)];
+      if (owner === undefined || !('write' in owner)) break;
+      throw new PostgresStatementError(
+        `effect statement of ${owner.write.topic}/${owner.write.partition}@${owner.offset} holds more than one SQL statement ` +
+        `(${tags[i]} after its PREPARE); an effect is one statement`, owner.write.topic, owner.write.partition, owner.offset, false);
+    }
+    if (tags.length !== prep.owners.length) {
+      throw new LedgerError(`the PREPARE round trip answered ${tags.length} statements for ${prep.owners.length}`);
+    }
+  }
+
+  /**
+   * Round trip 2 as one query string: the effects of the accepted writes
+   * (prepared), the bookkeeping rows, the row updates and COMMIT.
+   */
+  private buildApply(c: Connection, accepted: readonly LedgerWrite<Statement>[], rows: Map<string, LedgerRow>): Script {
+    const script = new Script();
     const ranges: string[] = [];
     const absent: string[] = [];
     const dead: string[] = [];
@@ -414,16 +508,9 @@ export class PostgresLedger implements LedgerPort<Statement> {
           }
           if (o.absent) absent.push(`(${t}, ${p}, ${int(offset)}, ${int(w.epoch)})`);
           for (const s of o.effects ?? []) {
-            let name = c.prepared.get(s.sql) ?? pending.get(s.sql);
-            if (name === undefined) {
-              name = c.newStatementName();
-              pending.set(s.sql, name);
-              prepared.push([s.sql, name]);
-              parts.push(`PREPARE ${name} AS ${s.sql}`);
-              owners.push({ write: w, offset });
-            }
-            parts.push(s.params.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${s.params.map(literal).join(', ')})`);
-            owners.push({ write: w, offset });
+            const name = c.prepared.get(s.sql)!;
+            script.add(s.params.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${s.params.map(literal).join(', ')})`,
+              { write: w, offset });
           }
         } catch (e) {
           if (e instanceof UnsendableValueError) {
@@ -434,17 +521,14 @@ export class PostgresLedger implements LedgerPort<Statement> {
       }
     }
     if (ranges.length > 0) {
-      parts.push(`INSERT INTO htmqc_ranges (topic, partition, first, next, epoch) VALUES ${ranges.join(', ')}`);
-      owners.push({ table: 'htmqc_ranges' });
+      script.add(`INSERT INTO htmqc_ranges (topic, partition, first, next, epoch) VALUES ${ranges.join(', ')}`, { table: 'htmqc_ranges' });
     }
     if (absent.length > 0) {
-      parts.push(`INSERT INTO htmqc_absent (topic, partition, "offset", epoch) VALUES ${absent.join(', ')}`);
-      owners.push({ table: 'htmqc_absent' });
+      script.add(`INSERT INTO htmqc_absent (topic, partition, "offset", epoch) VALUES ${absent.join(', ')}`, { table: 'htmqc_absent' });
     }
     if (dead.length > 0) {
-      parts.push('INSERT INTO htmqc_dead_letters (topic, partition, "offset", key, value, headers, timestamp, error, attempts, epoch) ' +
-        `VALUES ${dead.join(', ')}`);
-      owners.push({ table: 'htmqc_dead_letters' });
+      script.add('INSERT INTO htmqc_dead_letters (topic, partition, "offset", key, value, headers, timestamp, error, attempts, epoch) ' +
+        `VALUES ${dead.join(', ')}`, { table: 'htmqc_dead_letters' });
     }
     const advanced = new Map<string, LedgerWrite<Statement>>();
     for (const w of accepted) advanced.set(key(w), w);
@@ -453,13 +537,12 @@ export class PostgresLedger implements LedgerPort<Statement> {
         const row = rows.get(key(w))!;
         return `(${text(w.topic)}, ${int(w.partition)}, ${int(row.next)}::bigint, ${int(row.writer)}::bigint)`;
       });
-      parts.push('UPDATE htmqc_partitions AS p SET next = v.next, writer = v.writer ' +
-        `FROM (VALUES ${values.join(', ')}) AS v(topic, partition, next, writer) WHERE p.topic = v.topic AND p.partition = v.partition`);
-      owners.push({ table: 'htmqc_partitions' });
+      script.add('UPDATE htmqc_partitions AS p SET next = v.next, writer = v.writer ' +
+        `FROM (VALUES ${values.join(', ')}) AS v(topic, partition, next, writer) WHERE p.topic = v.topic AND p.partition = v.partition`,
+      { table: 'htmqc_partitions' });
     }
-    parts.push('COMMIT');
-    owners.push({ table: 'COMMIT' });
-    return { sql: parts.join(';\n'), owners, prepared };
+    script.add('COMMIT', { table: 'COMMIT' });
+    return script;
   }
 
   /** The typed error of a commit the server refused; nothing of it applied. */
