@@ -162,6 +162,28 @@ describe('PostgreSQL ledger (real server)', function () {
     assert.deepEqual(await orders(), [1, 2, 3]);
   });
 
+  it('a full statement cache starts over without losing a statement the commit uses', async () => {
+    await ledger.close();
+    ledger = await openLedger('cache', { userSchema: ORDERS, statementCacheSize: 2, poolSize: 1 });
+    const { epoch } = await ledger.fence(p0);
+    const texts = (id: number): Statement[] => [
+      insertOrder(id), { sql: 'UPDATE orders SET note = $2 WHERE id = $1', params: [id, `a${id}`] },
+      { sql: 'UPDATE orders SET note = note || $2 WHERE id = $1', params: [id, '!'] }];
+    let next = 0;
+    for (let id = 1; id <= 4; id++) {
+      const effects = id % 2 === 0 ? texts(id).slice(0, 2) : [texts(id)[0]!, texts(id)[2]!];
+      assert.deepEqual(await ledger.commit([{ ...p0, epoch, expectedNext: next, upTo: next + 1, outcomes: [done(...effects)] }]),
+        [{ status: 'committed', next: next + 1 }]);
+      next++;
+    }
+    const c = await admin(ledger.schema);
+    try {
+      assert.deepEqual((await c.query('SELECT note FROM orders ORDER BY id')).rows.map((r) => r.note), ['order 1!', 'a2', 'order 3!', 'a4']);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('parameters keep node-postgres semantics: typed by the statement, NULL, bytea, arrays, JSON', async () => {
     const { epoch } = await ledger.fence(p0);
     const c = await admin(ledger.schema);

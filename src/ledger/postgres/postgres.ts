@@ -443,27 +443,30 @@ export class PostgresLedger implements LedgerPort<Statement> {
    */
   private buildPrepare(c: Connection, accepted: readonly LedgerWrite<Statement>[]):
     (Script & { names: [string, string][]; deallocates: boolean }) | undefined {
-    const script = new Script();
-    const names: [string, string][] = [];
-    const seen = new Set<string>();
-    let deallocates = false;
+    const texts = new Map<string, Owner>();
     for (const w of accepted) {
       for (let i = 0; i < w.outcomes.length; i++) {
-        for (const s of w.outcomes[i]!.effects ?? []) {
-          if (c.prepared.has(s.sql) || seen.has(s.sql)) continue;
-          if (names.length === 0 && c.prepared.size >= this.options.statementCacheSize) {
-            script.add('DEALLOCATE ALL', { table: 'the statement cache' });
-            c.prepared.clear();
-            deallocates = true;
-          }
-          seen.add(s.sql);
-          const name = c.newStatementName();
-          names.push([s.sql, name]);
-          script.add(`PREPARE ${name} AS ${s.sql}`, { write: w, offset: w.expectedNext + i });
-        }
+        for (const s of w.outcomes[i]!.effects ?? []) if (!texts.has(s.sql)) texts.set(s.sql, { write: w, offset: w.expectedNext + i });
       }
     }
-    return names.length === 0 ? undefined : Object.assign(script, { names, deallocates });
+    let fresh = [...texts].filter(([sql]) => !c.prepared.has(sql));
+    if (fresh.length === 0) return undefined;
+    const script = new Script();
+    // A full cache starts over with exactly this commit's texts, so none it
+    // relies on is deallocated.
+    const deallocates = c.prepared.size + fresh.length > this.options.statementCacheSize;
+    if (deallocates) {
+      script.add('DEALLOCATE ALL', { table: 'the statement cache' });
+      c.prepared.clear();
+      fresh = [...texts];
+    }
+    const names: [string, string][] = [];
+    for (const [sql, owner] of fresh) {
+      const name = c.newStatementName();
+      names.push([sql, name]);
+      script.add(`PREPARE ${name} AS ${sql}`, owner);
+    }
+    return Object.assign(script, { names, deallocates });
   }
 
   /** Every statement of the PREPARE round trip answered as one: an effect text of two statements is refused. */
