@@ -4,8 +4,9 @@
 // (src/ledger/port.ts).
 //
 // A group commit is ONE transaction in two round trips:
-//   1. `BEGIN; SELECT ... FROM htmqc_partitions WHERE (topic, partition) IN
-//      (...) ORDER BY topic, partition FOR UPDATE`: every partition row of
+//   1. `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT ... FROM htmqc_partitions
+//      WHERE (topic, partition) IN (...) ORDER BY topic, partition FOR
+//      UPDATE`: every partition row of
 //      the commit locked, in one deterministic order, so two committers
 //      sharing partitions never deadlock.  The spec's CommitAccepted test
 //      (epoch equal AND next equal) is then decided on these locked rows.
@@ -20,8 +21,9 @@
 // epoch + 1, writer = 0 RETURNING epoch, next`, which creates or locks and
 // bumps the row atomically.
 //
-// Isolation: READ COMMITTED, the server default, is enough and is what this
-// needs.  Every fact the acceptance test reads lives in the one row per
+// Isolation: READ COMMITTED is enough and is what this needs (the server's
+// default, stated in the BEGIN so that a database whose
+// default_transaction_isolation differs changes nothing).  Every fact the acceptance test reads lives in the one row per
 // partition, and that row is read with FOR UPDATE: under READ COMMITTED a
 // locking read waits for a concurrent writer of the row and then returns the
 // row's latest committed version, and holds the lock until COMMIT.  So:
@@ -382,7 +384,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
     let commitSent = false;
     let script: Script | undefined;
     try {
-      const first = await c.script(`BEGIN; ${this.lockingReadSql(refList)}`);
+      const first = await c.script(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockingReadSql(refList)}`);
       const rows = new Map<string, LedgerRow>();
       for (const r of (first[1]?.rows ?? []) as RowRaw[]) rows.set(key(r), { epoch: r.epoch, next: r.next, writer: r.writer });
 
