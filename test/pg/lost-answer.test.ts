@@ -27,6 +27,8 @@ DO $$ BEGIN
   END IF;
 END $$`;
 
+const slowCommit = (seconds: number): string => SLOW_AT_COMMIT.replace('pg_sleep(30)', `pg_sleep(${seconds})`);
+
 describe('PostgreSQL ledger: the lost answer (real server)', function () {
   this.timeout(60000);
   before(async () => { await serverUp(); });
@@ -80,6 +82,28 @@ describe('PostgreSQL ledger: the lost answer (real server)', function () {
       // Resolving by re-reading, never by writing twice: the same write again is rejected.
       assert.deepEqual(await ledger.commit([{ ...p0, epoch, expectedNext: 0, upTo: 2, outcomes: [done(insertOrder(1)), done(insertOrder(2))] }]),
         [{ status: 'rejected', reason: 'next', ledger: { epoch, next: 2, writer: epoch } }]);
+    } finally {
+      await ledger.close();
+      await proxy.close();
+    }
+  });
+
+  it('(c) client side cut while COMMIT still runs on the server: unknown only once the backend is gone, so read() stays true', async () => {
+    const proxy = new CuttingProxy(Number(new URL(url).port));
+    const proxied = await proxy.listen();
+    const ledger = await openPostgresLedger({ connectionString: proxied, schema: freshSchema('lost_c'), userSchema: slowCommit(1.5) });
+    try {
+      const { epoch } = await ledger.fence(p0);
+      proxy.cutClientAfterSending = Buffer.from('\n;\nCOMMIT');
+      const results = await ledger.commit([{ ...p0, epoch, expectedNext: 0, upTo: 1, outcomes: [
+        done({ sql: 'INSERT INTO slow VALUES ($1)', params: [1] })] }]);
+      assert.equal(proxy.cuts, 1);
+      assert.deepEqual(results, [{ status: 'unknown' }]);
+      const first = await ledger.read(p0);
+      // Had the backend been left running, its COMMIT would land after the sleep.
+      await sleep(2000);
+      assert.deepEqual(await ledger.read(p0), first, 'read() after the lost answer is the final truth');
+      assert.deepEqual(first, { epoch, next: 0, writer: 0 });
     } finally {
       await ledger.close();
       await proxy.close();

@@ -59,6 +59,12 @@ export class CuttingProxy {
   private readonly sockets = new Set<net.Socket>();
   /** The command tag to cut at ('COMMIT', 'BEGIN'), or undefined: forward everything. */
   armed: string | undefined;
+  /**
+   * When set, a client -> server chunk holding these bytes is forwarded and
+   * then only the client's side is cut: the server goes on running the
+   * query on a connection it still sees (a one-sided network failure).
+   */
+  cutClientAfterSending: Buffer | undefined;
   cuts = 0;
 
   constructor(private readonly upstreamPort: number) {}
@@ -77,9 +83,16 @@ export class CuttingProxy {
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     const kill = (): void => { client.destroy(); upstream.destroy(); };
-    client.on('error', kill).on('close', kill);
+    client.on('error', () => client.destroy());
     upstream.on('error', kill).on('close', kill);
-    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      if (this.cutClientAfterSending !== undefined && chunk.includes(this.cutClientAfterSending)) {
+        this.cutClientAfterSending = undefined;
+        this.cuts++;
+        client.destroy();
+      }
+    });
     // Server -> client, message by message (type byte, int32 length).
     let buf = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
