@@ -89,7 +89,7 @@ test-native-core: ## the pure C++ core's own test driver (no Node)
 
 INTEGRATION_TESTS := 'dist/test/integration/**/*.test.js'
 
-test-integration: build kafka-jars ## integration tests against a real local Kafka broker (HTMQC_KAFKA_VERSION, default 3.9.1)
+test-integration: build kafka-jars $(KAFKA_LIBS) $(KAFKA4_LIBS) ## integration tests against a real local Kafka broker (HTMQC_KAFKA_VERSION, default 3.9.1)
 	$(MOCHA) --config .mocharc.json --timeout 180000 $(INTEGRATION_TESTS)
 
 test-integration-kafka4: build $(KAFKA4_LIBS) ## the same integration tests against Kafka 4.x (KAFKA4_VERSION of tools/kafka/versions.env)
