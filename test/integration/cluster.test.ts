@@ -49,6 +49,19 @@ async function produce(producer: Producer, topic: string, from: number, count: n
   assert.strictEqual(meta[0].baseOffset, String(from), `batch ${from}..${from + count - 1} landed at offset ${meta[0].baseOffset}`);
 }
 
+/** Calls fn until it resolves; rethrows its last error after timeoutMs. */
+async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /** The broker's error code inside kafkajs's retry wrappers (they chain it as cause). */
 function protocolError(e: unknown): KafkaJSProtocolError | undefined {
   for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
@@ -135,19 +148,23 @@ describe(`cluster scripts: three-node Kafka ${selected.version} KRaft cluster, k
         waitForLeaders: false,
       });
       assert.strictEqual(created, true, `topic ${topic} already existed`);
-      const described = await admin.describeConfigs({
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
-        includeSynonyms: false,
-      });
-      const minIsr = described.resources[0].configEntries.find((c) => c.configName === 'min.insync.replicas');
+      await cluster.waitForPartition(strictTopic, 0, (s) => s.leader !== -1 && s.isr.length === 3, 15000);
+      const state = await cluster.waitForPartition(topic, 0, (s) => s.leader !== -1 && s.isr.length === 3, 15000);
+      assert.deepStrictEqual(state.replicas, [1, 2, 3], 'default.replication.factor 3 places a replica on every node');
+      assert.deepStrictEqual(state.isr, [1, 2, 3]);
+      // A node learns a new topic from the metadata log a moment after the
+      // controller; describeConfigs goes to any node, so ask until one knows.
+      const minIsr = await eventually(async () => {
+        const described = await admin.describeConfigs({
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+          includeSynonyms: false,
+        });
+        return described.resources[0].configEntries.find((c) => c.configName === 'min.insync.replicas');
+      }, 10000);
       assert.strictEqual(minIsr?.configValue, '2', 'the cluster default min.insync.replicas is 2');
     } finally {
       await admin.disconnect();
     }
-    await cluster.waitForPartition(strictTopic, 0, (s) => s.leader !== -1 && s.isr.length === 3, 15000);
-    const state = await cluster.waitForPartition(topic, 0, (s) => s.leader !== -1 && s.isr.length === 3, 15000);
-    assert.deepStrictEqual(state.replicas, [1, 2, 3], 'default.replication.factor 3 places a replica on every node');
-    assert.deepStrictEqual(state.isr, [1, 2, 3]);
     await produce(producer, topic, 0, 50, run);
   });
 

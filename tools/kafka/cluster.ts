@@ -135,9 +135,13 @@ export class KafkaCluster {
     }
   }
 
-  /** Node id leading the partition now (-1 while none does). */
-  async leaderOf(topic: string, partition: number): Promise<number> {
-    return (await this.partitionState(topic, partition)).leader;
+  /**
+   * Node id leading the partition now (-1 while none does). A node that has
+   * not yet read a new topic from the metadata log answers
+   * UNKNOWN_TOPIC_OR_PARTITION, so errors are retried for up to timeoutMs.
+   */
+  async leaderOf(topic: string, partition: number, timeoutMs = 10000): Promise<number> {
+    return (await this.waitForPartition(topic, partition, () => true, timeoutMs)).leader;
   }
 
   /**

@@ -23,7 +23,23 @@ if (!topic) usage('missing topic');
 const partition = Number(partitionArg);
 if (!Number.isInteger(partition) || partition < 0) usage(`bad partition '${partitionArg}'`);
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A node that has not yet read a new topic from the metadata log answers
+// UNKNOWN_TOPIC_OR_PARTITION; ask again for a few seconds before giving up.
 async function main() {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    try {
+      return await describe();
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+      await sleep(200);
+    }
+  }
+}
+
+async function describe() {
   const kafka = new Kafka({
     clientId: 'htmqc-partition',
     brokers: brokerList.split(','),
