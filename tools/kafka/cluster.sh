@@ -148,14 +148,14 @@ cmd_status() {
   return "$rc"
 }
 
-cmd_partition() { # topic partition
-  [ -n "${1:-}" ] && [ -n "${2:-}" ] || { err "usage: cluster.sh partition TOPIC PARTITION"; exit 2; }
-  node "$PARTITION" "$(addresses)" "$1" "$2"
+cmd_partition() { # subcommand topic partition
+  [ -n "${2:-}" ] && [ -n "${3:-}" ] || { err "usage: cluster.sh $1 TOPIC PARTITION"; exit 2; }
+  node "$PARTITION" "$(addresses)" "$2" "$3"
 }
 
 cmd_leader() { # topic partition
   local json
-  json="$(cmd_partition "$@")"
+  json="$(cmd_partition leader "$@")"
   sed -n 's/.*"leader":\(-\{0,1\}[0-9]*\).*/\1/p' <<< "$json"
 }
 
@@ -198,7 +198,7 @@ case "$cmd" in
            say "node $n restarted after $(( $(now_ms) - t0 )) ms" ;;
   status) cmd_status ;;
   leader) cmd_leader "$@" ;;
-  partition) cmd_partition "$@" ;;
+  partition) cmd_partition partition "$@" ;;
   logs) cmd_logs "$@" ;;
   addresses) addresses ;;
   wipe) cmd_wipe ;;
