@@ -87,7 +87,7 @@ fail() { err "$*"; log_tail; exit 1; }
 case "$PORT$CPORT" in *[!0-9]*) err "ports must be numbers: HTMQC_KAFKA_PORT='$PORT' HTMQC_KAFKA_CONTROLLER_PORT='$CPORT'"; exit 2 ;; esac
 [ "$PORT" != "$CPORT" ] || { err "client and controller port are both $PORT"; exit 2; }
 case "$NODE_ID$REPLICAS$MIN_ISR" in *[!0-9]*|'') err "HTMQC_KAFKA_NODE_ID='$NODE_ID', HTMQC_KAFKA_REPLICAS='$REPLICAS' and HTMQC_KAFKA_MIN_ISR='$MIN_ISR' must be numbers"; exit 2 ;; esac
-[ "$MIN_ISR" -ge 1 ] && [ "$MIN_ISR" -le "$REPLICAS" ] \
+{ [ "$MIN_ISR" -ge 1 ] && [ "$MIN_ISR" -le "$REPLICAS" ]; } \
   || { err "HTMQC_KAFKA_MIN_ISR=$MIN_ISR must be between 1 and HTMQC_KAFKA_REPLICAS=$REPLICAS"; exit 2; }
 [[ "$VOTERS" == *"$NODE_ID@127.0.0.1:$CPORT"* ]] \
   || { err "HTMQC_KAFKA_VOTERS='$VOTERS' does not name this node ($NODE_ID@127.0.0.1:$CPORT)"; exit 2; }

@@ -39,7 +39,7 @@ resolve_kafka_version "$ROOT" || exit 2
 NODES=3
 BASE="${HTMQC_KAFKA_CLUSTER_PORT:-19800}"
 case "$BASE" in ''|*[!0-9]*) echo "cluster: ERROR: HTMQC_KAFKA_CLUSTER_PORT='$BASE' is not a port number" >&2; exit 2 ;; esac
-[ "$BASE" -ge 1024 ] && [ "$BASE" -le 65500 ] \
+{ [ "$BASE" -ge 1024 ] && [ "$BASE" -le 65500 ]; } \
   || { echo "cluster: ERROR: HTMQC_KAFKA_CLUSTER_PORT=$BASE must be between 1024 and 65500 (it uses BASE..BASE+12)" >&2; exit 2; }
 CDIR="${HTMQC_KAFKA_CLUSTER_DIR:-$ROOT/.cache/kafka-cluster/$BASE}"
 CLUSTER_ID_FILE="$CDIR/cluster.id"
@@ -115,24 +115,27 @@ on_nodes() { # subcommand N...
 
 all_nodes() { seq 1 "$NODES"; }
 
+# Sets NODES_SEL to node N when given, else to every node.
+select_nodes() { # [N]
+  if [ -n "${1:-}" ]; then NODES_SEL=("$(node_arg "$1")"); else mapfile -t NODES_SEL < <(all_nodes); fi
+}
+
 cmd_start() { # [N]
   ensure_cluster_id
-  local t0 nodes
+  local t0
   t0="$(now_ms)"
-  if [ -n "${1:-}" ]; then nodes="$(node_arg "$1")"; else nodes="$(all_nodes)"; fi
-  # shellcheck disable=SC2086
-  on_nodes start $nodes || { err "starting node(s) $(echo $nodes) of Kafka $KAFKA_VERSION failed (see above)"; exit 1; }
-  say "ready: $(addresses) (Kafka $KAFKA_VERSION, node(s) $(echo $nodes)) after $(( $(now_ms) - t0 )) ms"
+  select_nodes "${1:-}"
+  on_nodes start "${NODES_SEL[@]}" || { err "starting node(s) ${NODES_SEL[*]} of Kafka $KAFKA_VERSION failed (see above)"; exit 1; }
+  say "ready: $(addresses) (Kafka $KAFKA_VERSION, node(s) ${NODES_SEL[*]}) after $(( $(now_ms) - t0 )) ms"
 }
 
 cmd_stop() { # [N]
-  local t0 nodes
+  local t0
   t0="$(now_ms)"
-  if [ -n "${1:-}" ]; then nodes="$(node_arg "$1")"; else nodes="$(all_nodes)"; fi
+  select_nodes "${1:-}"
   [ -d "$CDIR" ] || { say "not running (no $CDIR)"; return 0; }
-  # shellcheck disable=SC2086
-  on_nodes stop $nodes
-  say "stopped node(s) $(echo $nodes) after $(( $(now_ms) - t0 )) ms"
+  on_nodes stop "${NODES_SEL[@]}"
+  say "stopped node(s) ${NODES_SEL[*]} after $(( $(now_ms) - t0 )) ms"
 }
 
 cmd_status() {
@@ -149,7 +152,7 @@ cmd_status() {
 }
 
 cmd_partition() { # subcommand topic partition
-  [ -n "${2:-}" ] && [ -n "${3:-}" ] || { err "usage: cluster.sh $1 TOPIC PARTITION"; exit 2; }
+  if [ -z "${2:-}" ] || [ -z "${3:-}" ]; then err "usage: cluster.sh $1 TOPIC PARTITION"; exit 2; fi
   node "$PARTITION" "$(addresses)" "$2" "$3"
 }
 
@@ -172,7 +175,9 @@ cmd_logs() { # N [lines]
 cmd_wipe() {
   [ -d "$CDIR" ] || { say "nothing to wipe ($CDIR does not exist)"; return 0; }
   if [ -s "$CLUSTER_ID_FILE" ]; then
-    on_nodes wipe $(all_nodes) || { err "wiping a node failed (see above); $CDIR kept"; exit 1; }
+    local nodes
+    mapfile -t nodes < <(all_nodes)
+    on_nodes wipe "${nodes[@]}" || { err "wiping a node failed (see above); $CDIR kept"; exit 1; }
   fi
   if [ -e "$CLUSTER_ID_FILE" ] || [ -z "$(ls -A "$CDIR")" ]; then
     rm -rf -- "$CDIR"
