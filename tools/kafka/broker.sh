@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A real local Apache Kafka broker for htmqc's integration and crash tests:
 # one KRaft node (broker + controller in one JVM) on 127.0.0.1, assembled from
-# the Maven Central jars `make deps` puts in .cache/kafka/libs (tools/pom.xml).
+# the Maven Central jars `make deps` puts in .cache/kafka/libs (3.9, tools/pom.xml)
+# or .cache/kafka-<version>/libs (4.x, tools/kafka/pom-4.xml). cluster.sh runs
+# three of these as one cluster through the node variables below.
 #
 #   tools/kafka/broker.sh start     start (formats storage on first use), wait until it serves
 #   tools/kafka/broker.sh stop      SIGTERM, grace period, then SIGKILL
@@ -19,11 +21,21 @@
 #   HTMQC_KAFKA_HEAP               -Xmx value                  (768m)
 #   HTMQC_KAFKA_JVM_OPTS           extra JVM options, appended
 #   HTMQC_KAFKA_OVERRIDES          extra server.properties lines, appended (they win)
+#   HTMQC_KAFKA_VERSION            3.9.1 (default, or 3), 4 (= 4.4.0) or a full 4.N.M
+# Node of a cluster (cluster.sh sets these; the defaults make a one-node cluster):
+#   HTMQC_KAFKA_NODE_ID            node.id                     (1)
+#   HTMQC_KAFKA_VOTERS             controller.quorum.voters    (<node id>@127.0.0.1:<controller port>)
+#   HTMQC_KAFKA_CLUSTER_ID         cluster id for formatting   (generated once per data dir)
+#   HTMQC_KAFKA_REPLICAS           replication factor of default and internal topics (1)
+#   HTMQC_KAFKA_MIN_ISR            min.insync.replicas, also of __transaction_state  (1)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-LIBS="$ROOT/.cache/kafka/libs"
 WAIT_READY="$ROOT/tools/kafka/wait-ready.js"
+# shellcheck source=tools/kafka/common.sh
+. "$ROOT/tools/kafka/common.sh"
+resolve_kafka_version "$ROOT" || exit 2
+LIBS="$KAFKA_LIBS"
 
 PORT="${HTMQC_KAFKA_PORT:-19092}"
 CPORT="${HTMQC_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
@@ -31,13 +43,26 @@ DIR="${HTMQC_KAFKA_DIR:-$ROOT/.cache/kafka-run/$PORT}"
 START_TIMEOUT="${HTMQC_KAFKA_START_TIMEOUT:-60}"
 STOP_GRACE="${HTMQC_KAFKA_STOP_GRACE:-20}"
 HEAP="${HTMQC_KAFKA_HEAP:-768m}"
-NODE_ID=1
+NODE_ID="${HTMQC_KAFKA_NODE_ID:-1}"
+VOTERS="${HTMQC_KAFKA_VOTERS:-$NODE_ID@127.0.0.1:$CPORT}"
+REPLICAS="${HTMQC_KAFKA_REPLICAS:-1}"
+MIN_ISR="${HTMQC_KAFKA_MIN_ISR:-1}"
 
 PROPS="$DIR/server.properties"
-LOG4J="$DIR/log4j.properties"
 PIDFILE="$DIR/broker.pid"
 CLUSTER_ID_FILE="$DIR/cluster.id"
-LOGDIR="$DIR/logs"
+# Each release formats and owns its own Kafka log dir, so switching
+# HTMQC_KAFKA_VERSION on one data dir neither upgrades the other release's
+# metadata in place nor fails on it. 3.9.1 keeps the original name.
+if [ "$KAFKA_GENERATION" = 3 ]; then
+  LOG4J="$DIR/log4j.properties"
+  LOG_CONFIG_OPT="-Dlog4j.configuration=file:$LOG4J"
+  LOGDIR="$DIR/logs"
+else
+  LOG4J="$DIR/log4j2.xml"
+  LOG_CONFIG_OPT="-Dlog4j2.configurationFile=$LOG4J"
+  LOGDIR="$DIR/logs-$KAFKA_VERSION"
+fi
 SERVER_LOG="$DIR/server.log"   # log4j output of the broker
 JVM_OUT="$DIR/broker.out"      # the JVM's own stdout/stderr (crashes before log4j is up)
 
@@ -61,6 +86,11 @@ fail() { err "$*"; log_tail; exit 1; }
 
 case "$PORT$CPORT" in *[!0-9]*) err "ports must be numbers: HTMQC_KAFKA_PORT='$PORT' HTMQC_KAFKA_CONTROLLER_PORT='$CPORT'"; exit 2 ;; esac
 [ "$PORT" != "$CPORT" ] || { err "client and controller port are both $PORT"; exit 2; }
+case "$NODE_ID$REPLICAS$MIN_ISR" in *[!0-9]*|'') err "HTMQC_KAFKA_NODE_ID='$NODE_ID', HTMQC_KAFKA_REPLICAS='$REPLICAS' and HTMQC_KAFKA_MIN_ISR='$MIN_ISR' must be numbers"; exit 2 ;; esac
+{ [ "$MIN_ISR" -ge 1 ] && [ "$MIN_ISR" -le "$REPLICAS" ]; } \
+  || { err "HTMQC_KAFKA_MIN_ISR=$MIN_ISR must be between 1 and HTMQC_KAFKA_REPLICAS=$REPLICAS"; exit 2; }
+[[ "$VOTERS" == *"$NODE_ID@127.0.0.1:$CPORT"* ]] \
+  || { err "HTMQC_KAFKA_VOTERS='$VOTERS' does not name this node ($NODE_ID@127.0.0.1:$CPORT)"; exit 2; }
 
 # --------------------------------------------------------------- process --
 
@@ -82,6 +112,16 @@ is_our_broker() {
   [[ "$cmd" == *kafka.Kafka*"$PROPS"* ]]
 }
 
+# The Kafka release a running broker of this data dir was started with (the
+# -Dhtmqc.kafka.version the JVM carries; brokers started before that existed
+# were 3.9.1).
+running_version() { # pid
+  local cmd
+  cmd="$(tr '\0' '\n' 2>/dev/null < "/proc/$1/cmdline" || true)"
+  cmd="$(sed -n 's/^-Dhtmqc\.kafka\.version=//p' <<< "$cmd")"
+  echo "${cmd:-$KAFKA3_VERSION}"
+}
+
 wait_gone() { # pid seconds -> 0 when the process is gone in time
   local pid="$1" deadline=$(( $(now_ms) + $2 * 1000 ))
   while is_our_broker "$pid"; do
@@ -95,32 +135,30 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # ----------------------------------------------------------------- config --
 
 need_jars() {
-  compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null \
-    || { err "no Kafka jars in $LIBS: run 'make deps' first"; exit 2; }
+  [ -e "$LIBS/kafka_2.13-$KAFKA_VERSION.jar" ] \
+    || { err "no Kafka $KAFKA_VERSION jars in $LIBS: run 'make deps' (or 'make kafka-jars HTMQC_KAFKA_VERSION=$KAFKA_VERSION') first"; exit 2; }
   command -v java >/dev/null || { err "java is not on PATH"; exit 2; }
   command -v node >/dev/null || { err "node is not on PATH"; exit 2; }
   [ -d "$ROOT/node_modules/kafkajs" ] || { err "kafkajs is not installed: run 'make deps' first"; exit 2; }
 }
 
-# A Kafka Uuid: 16 random bytes, URL-safe base64 without padding (22 chars).
-# Kafka's own generator never starts one with '-', so neither do we.
-new_cluster_id() {
-  local id
-  while :; do
-    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-    [ "${id:0:1}" != "-" ] && [ "${#id}" -eq 22 ] && { echo "$id"; return; }
-  done
-}
-
 write_config() {
   mkdir -p "$DIR" "$LOGDIR"
+  if [ -n "${HTMQC_KAFKA_CLUSTER_ID:-}" ]; then
+    if [ -s "$CLUSTER_ID_FILE" ] && [ "$(cat "$CLUSTER_ID_FILE")" != "$HTMQC_KAFKA_CLUSTER_ID" ]; then
+      fail "HTMQC_KAFKA_CLUSTER_ID=$HTMQC_KAFKA_CLUSTER_ID differs from the cluster id $(cat "$CLUSTER_ID_FILE") this data dir was formatted with ($CLUSTER_ID_FILE); wipe $DIR to change it"
+    fi
+    echo "$HTMQC_KAFKA_CLUSTER_ID" > "$CLUSTER_ID_FILE"
+  fi
   [ -s "$CLUSTER_ID_FILE" ] || new_cluster_id > "$CLUSTER_ID_FILE"
   # Regenerated on every start, so edits here reach existing data dirs.
   cat > "$PROPS" <<EOF
-# Generated by tools/kafka/broker.sh on every start; edit the script, not this file.
+# Generated by tools/kafka/broker.sh on every start for Kafka $KAFKA_VERSION; edit the script, not this file.
 process.roles=broker,controller
 node.id=$NODE_ID
-controller.quorum.voters=$NODE_ID@127.0.0.1:$CPORT
+# A static quorum: both generations accept it, and formatting needs no
+# --initial-controllers, so a node formats alone before its peers exist.
+controller.quorum.voters=$VOTERS
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -128,14 +166,14 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$LOGDIR
 
-# One node: every internal topic has one replica.
-offsets.topic.replication.factor=1
+# HTMQC_KAFKA_REPLICAS / HTMQC_KAFKA_MIN_ISR: 1/1 for one node, 3/2 in cluster.sh.
+offsets.topic.replication.factor=$REPLICAS
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$REPLICAS
+transaction.state.log.min.isr=$MIN_ISR
 transaction.state.log.num.partitions=4
-default.replication.factor=1
-min.insync.replicas=1
+default.replication.factor=$REPLICAS
+min.insync.replicas=$MIN_ISR
 
 # Tests create their topics explicitly and want groups to form at once.
 auto.create.topics.enable=false
@@ -157,6 +195,10 @@ EOF
     printf '\n# HTMQC_KAFKA_OVERRIDES\n%s\n' "$HTMQC_KAFKA_OVERRIDES" >> "$PROPS"
   fi
 
+  if [ "$KAFKA_GENERATION" = 4 ]; then
+    write_log4j2
+    return
+  fi
   cat > "$LOG4J" <<'EOF'
 # Generated by tools/kafka/broker.sh: the broker logs to server.log in its data dir.
 log4j.rootLogger=INFO, server
@@ -175,10 +217,37 @@ log4j.logger.kafka.authorizer.logger=WARN
 EOF
 }
 
+# Kafka 4.x logs through log4j2: the same file, levels and layout as above.
+write_log4j2() {
+  cat > "$LOG4J" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by tools/kafka/broker.sh: the broker logs to server.log in its data dir. -->
+<Configuration status="warn">
+  <Appenders>
+    <RollingFile name="server" fileName="${sys:kafka.logs.dir}/server.log"
+                 filePattern="${sys:kafka.logs.dir}/server.log.%i">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <SizeBasedTriggeringPolicy size="20MB"/>
+      <DefaultRolloverStrategy max="2"/>
+    </RollingFile>
+  </Appenders>
+  <Loggers>
+    <Root level="INFO"><AppenderRef ref="server"/></Root>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="kafka.network.RequestChannel$" level="WARN"/>
+    <Logger name="org.apache.kafka.clients.NetworkClient" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Logger name="kafka.log.LogCleaner" level="WARN"/>
+    <Logger name="kafka.authorizer.logger" level="WARN"/>
+  </Loggers>
+</Configuration>
+EOF
+}
+
 format_storage() {
   [ -s "$LOGDIR/meta.properties" ] && return 0
-  say "formatting storage in $LOGDIR (cluster id $(cat "$CLUSTER_ID_FILE"))"
-  java -Xmx256m -Dlog4j.configuration="file:$LOG4J" -Dkafka.logs.dir="$DIR" \
+  say "formatting storage in $LOGDIR (Kafka $KAFKA_VERSION, cluster id $(cat "$CLUSTER_ID_FILE"))"
+  java -Xmx256m "$LOG_CONFIG_OPT" -Dkafka.logs.dir="$DIR" \
     -cp "$LIBS/*" kafka.tools.StorageTool format \
     -t "$(cat "$CLUSTER_ID_FILE")" -c "$PROPS" >> "$JVM_OUT" 2>&1 \
     || fail "formatting storage failed (kafka.tools.StorageTool format, config $PROPS)"
@@ -203,9 +272,13 @@ cmd_start() {
   deadline=$(( t0 + START_TIMEOUT * 1000 ))
   pid="$(broker_pid)"
   if [ -n "$pid" ]; then
+    local running
+    running="$(running_version "$pid")"
+    [ "$running" = "$KAFKA_VERSION" ] \
+      || { err "a Kafka $running broker of $DIR runs (pid $pid), not the requested $KAFKA_VERSION (HTMQC_KAFKA_VERSION); stop it first"; exit 1; }
     rc=0; wait_ready "$deadline" "$pid" || rc=$?
     [ "$rc" -eq 0 ] || fail "broker pid $pid is running but did not answer on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
-    say "already running on 127.0.0.1:$PORT (pid $pid, data $DIR)"
+    say "already running on 127.0.0.1:$PORT (pid $pid, Kafka $KAFKA_VERSION, data $DIR)"
     return 0
   fi
   rm -f "$PIDFILE"
@@ -225,12 +298,12 @@ cmd_start() {
 
   write_config
   local marker
-  marker="===== start $(date -Is) (127.0.0.1:$PORT) ====="
+  marker="===== start $(date -Is) (127.0.0.1:$PORT, Kafka $KAFKA_VERSION, node $NODE_ID) ====="
   printf '%s\n' "$marker" >> "$JVM_OUT"
   printf '%s\n' "$marker" >> "$SERVER_LOG"
   format_storage
 
-  say "starting Kafka on 127.0.0.1:$PORT (controller $CPORT, data $DIR)"
+  say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (node $NODE_ID, controller $CPORT, data $DIR)"
   # setsid + nohup: the JVM gets its own session and outlives this script and
   # whoever called it. The inner shell writes its own pid and then execs the JVM,
   # so the pid file holds the JVM's pid. fd 9 (the lock) is not inherited.
@@ -238,7 +311,7 @@ cmd_start() {
   nohup setsid bash -c 'echo $$ > "$0"; exec "$@"' "$PIDFILE" \
     java "-Xmx$HEAP" -Xms256m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    "-Dlog4j.configuration=file:$LOG4J" "-Dkafka.logs.dir=$DIR" \
+    "$LOG_CONFIG_OPT" "-Dkafka.logs.dir=$DIR" "-Dhtmqc.kafka.version=$KAFKA_VERSION" \
     ${HTMQC_KAFKA_JVM_OPTS:-} \
     -cp "$LIBS/*" kafka.Kafka "$PROPS" \
     < /dev/null >> "$JVM_OUT" 2>&1 9>&- &
@@ -262,7 +335,7 @@ cmd_start() {
        rm -f "$PIDFILE"
        exit 1 ;;
   esac
-  say "ready on 127.0.0.1:$PORT (pid $pid) after $(( $(now_ms) - t0 )) ms"
+  say "ready on 127.0.0.1:$PORT (pid $pid) after $(( $(now_ms) - t0 )) ms (Kafka $KAFKA_VERSION, node $NODE_ID)"
 }
 
 cmd_stop() {
@@ -309,7 +382,7 @@ cmd_status() {
     return 1
   fi
   if wait_ready "$(( $(now_ms) + 3000 ))" "$pid" 2>/dev/null; then
-    say "running on 127.0.0.1:$PORT (pid $pid, data $DIR)"
+    say "running on 127.0.0.1:$PORT (pid $pid, Kafka $(running_version "$pid"), data $DIR)"
   else
     say "running on 127.0.0.1:$PORT (pid $pid, data $DIR) but not answering yet"
   fi
@@ -328,7 +401,7 @@ cmd_wipe() {
   fi
 }
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-}"
 case "$cmd" in

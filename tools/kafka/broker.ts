@@ -1,12 +1,13 @@
 // Typed wrapper around tools/kafka/broker.sh for tests and tooling: start,
-// stop, kill -9 and restart the local single-node KRaft broker, and measure
-// how long each took. Every call spawns the script, so the script stays the one
+// stop, kill -9 and restart the local single-node KRaft broker (Kafka 3.9 or
+// 4.x, chosen by HTMQC_KAFKA_VERSION or the kafkaVersion option), and measure
+// how long each took. tools/kafka/cluster.ts does the same for three nodes. Every call spawns the script, so the script stays the one
 // place that knows how the broker is run.
 //
 // Compiled to dist/tools/kafka/broker.js; the repo root is found by walking up
 // to the directory that holds package.json, so it works from src and dist.
 
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -23,6 +24,8 @@ export interface BrokerOptions {
   stopGraceSec?: number;
   /** Extra server.properties lines; they override the script's settings. */
   overrides?: string[];
+  /** Kafka release: '3.9.1' (default), '4' (the newest 4.x of tools/kafka/versions.env) or '4.N.M' (HTMQC_KAFKA_VERSION). */
+  kafkaVersion?: string;
   /** Echo the script's output to this process's stderr as it runs. */
   verbose?: boolean;
 }
@@ -38,6 +41,8 @@ export interface BrokerStart {
   alreadyRunning: boolean;
   /** "127.0.0.1:<port>" */
   address: string;
+  /** The Kafka release that serves, e.g. "3.9.1" or "4.4.0". */
+  kafkaVersion: string;
 }
 
 /** Durations (ms) of every operation this process ran, in order; tests print them. */
@@ -109,8 +114,34 @@ export function brokerPidFromFile(opts: BrokerOptions = {}): number | null {
   }
 }
 
+/**
+ * The Kafka release the scripts run for this version selector (default: the
+ * HTMQC_KAFKA_VERSION of this process), resolved by tools/kafka/common.sh;
+ * throws with the script's message for a selector it does not know.
+ */
+export function resolveKafkaVersion(selector: string | undefined = process.env.HTMQC_KAFKA_VERSION): {
+  version: string;
+  generation: 3 | 4;
+  libsDir: string;
+} {
+  let out: string;
+  try {
+    out = execFileSync(path.join(repoRoot(), 'tools', 'kafka', 'common.sh'), ['version'], {
+      env: { ...process.env, HTMQC_KAFKA_VERSION: selector ?? '' },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr;
+    throw new Error(stderr ? stderr.trim() : String(e));
+  }
+  const [version, libsDir] = out.trim().split(' ');
+  return { version, generation: version.startsWith('3.') ? 3 : 4, libsDir };
+}
+
 function scriptEnv(opts: BrokerOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  if (opts.kafkaVersion !== undefined) env.HTMQC_KAFKA_VERSION = opts.kafkaVersion;
   env.HTMQC_KAFKA_PORT = String(portOf(opts));
   env.HTMQC_KAFKA_DIR = brokerDataDir(opts);
   if (opts.controllerPort !== undefined) env.HTMQC_KAFKA_CONTROLLER_PORT = String(opts.controllerPort);
@@ -161,7 +192,7 @@ async function runOrThrow(cmd: Subcommand, opts: BrokerOptions): Promise<ScriptR
 }
 
 function parseStart(r: ScriptResult, opts: BrokerOptions): BrokerStart {
-  const ready = /ready on \S+ \(pid (\d+)\) after (\d+) ms/.exec(r.output);
+  const ready = /ready on \S+ \(pid (\d+)\) after (\d+) ms \(Kafka (\S+),/.exec(r.output);
   if (ready) {
     return {
       pid: Number(ready[1]),
@@ -169,11 +200,19 @@ function parseStart(r: ScriptResult, opts: BrokerOptions): BrokerStart {
       wallMs: r.wallMs,
       alreadyRunning: false,
       address: brokerAddress(opts),
+      kafkaVersion: ready[3],
     };
   }
-  const running = /already running on \S+ \(pid (\d+)/.exec(r.output);
+  const running = /already running on \S+ \(pid (\d+), Kafka (\S+),/.exec(r.output);
   if (running) {
-    return { pid: Number(running[1]), startupMs: 0, wallMs: r.wallMs, alreadyRunning: true, address: brokerAddress(opts) };
+    return {
+      pid: Number(running[1]),
+      startupMs: 0,
+      wallMs: r.wallMs,
+      alreadyRunning: true,
+      address: brokerAddress(opts),
+      kafkaVersion: running[2],
+    };
   }
   throw new BrokerScriptError(`cannot parse broker.sh output:\n${r.output}`, r.code, r.output);
 }
