@@ -7,7 +7,15 @@ import { MAX_RETRIES_LIMIT, MAX_WINDOW } from '../core';
 /** maxInFlightPerPartition when the config leaves it out (spec Window per partition). */
 export const DEFAULT_MAX_IN_FLIGHT_PER_PARTITION = 1000;
 import type { LedgerPort, Statement } from '../ledger';
+import { describeValue, unknownKeys } from '../util/options';
 import { ConfigError } from './errors';
+
+/** Every key ConsumerConfig declares; any other key is refused (a typo would otherwise keep a default). */
+export const CONSUMER_CONFIG_KEYS: readonly (keyof ConsumerConfig)[] = [
+  'kafka', 'groupId', 'topics', 'ledger', 'handler', 'maxInFlightPerPartition', 'maxRetries', 'retryBackoff',
+  'deadLetterTopic', 'trace', 'transitions', 'core', 'stopTimeoutMs', 'brokerCommitIntervalMs', 'ledgerRetryBackoffMs',
+  'consumerOptions', 'onError',
+];
 
 /** A consumed record as the handler sees it. */
 export interface Message {
@@ -123,19 +131,21 @@ export interface NormalisedConfig {
 function integer(field: string, v: unknown, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(field, `must be an integer in [${min}, ${max}], got ${String(v)}`);
+    throw new ConfigError(field, `must be an integer in [${min}, ${max}], got ${describeValue(v)}`);
   }
   return v;
 }
 
 function nonEmptyString(field: string, v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${typeof v === 'string' ? '""' : String(v)}`);
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(field, `must be a non-empty string, got ${describeValue(v)}`);
   return v;
 }
 
 export function validateConfig(config: ConsumerConfig): NormalisedConfig {
   if (config === null || typeof config !== 'object') throw new ConfigError('config', 'must be an object');
   const c = config as unknown as Record<string, unknown>;
+  const unknown = unknownKeys(c, CONSUMER_CONFIG_KEYS);
+  if (unknown.length > 0) throw new ConfigError(unknown[0]!.key, unknown[0]!.message);
   const kafka = c['kafka'] as { consumer?: unknown; producer?: unknown } | undefined;
   if (kafka === null || typeof kafka !== 'object' || typeof kafka.consumer !== 'function' || typeof kafka.producer !== 'function') {
     throw new ConfigError('kafka', 'must be a kafkajs Kafka instance');
@@ -157,9 +167,9 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
   }
   const trace = c['trace'] === undefined ? undefined : nonEmptyString('trace', c['trace']);
   const transitions = c['transitions'] ?? false;
-  if (typeof transitions !== 'boolean') throw new ConfigError('transitions', `must be a boolean, got ${String(transitions)}`);
+  if (typeof transitions !== 'boolean') throw new ConfigError('transitions', `must be a boolean, got ${describeValue(transitions)}`);
   const core = c['core'];
-  if (core !== undefined && core !== 'ts' && core !== 'native') throw new ConfigError('core', `must be 'ts' or 'native', got ${String(core)}`);
+  if (core !== undefined && core !== 'ts' && core !== 'native') throw new ConfigError('core', `must be 'ts' or 'native', got ${describeValue(core)}`);
   const consumerOptions = c['consumerOptions'] ?? {};
   if (consumerOptions === null || typeof consumerOptions !== 'object') throw new ConfigError('consumerOptions', 'must be an object');
   const onError = c['onError'] ?? (() => undefined);

@@ -67,6 +67,28 @@ describe('runtime: createConsumer configuration validation', () => {
     });
   }
 
+  // Issue 20 item 6: a typo must not silently keep a default.
+  for (const [key, near] of [['maxRetrys', 'maxRetries'], ['maxRetry', 'maxRetries'], ['groupid', 'groupId'], ['deadLetterTopik', 'deadLetterTopic']] as const) {
+    it(`rejects the unknown key ${key} and suggests ${near}`, () => {
+      assert.throws(() => createConsumer({ ...valid, [key]: 3 } as unknown as ConsumerConfig), (e: unknown) => {
+        assert.ok(e instanceof ConfigError, `a ConfigError, got ${String(e)}`);
+        assert.strictEqual(e.field, key);
+        assert.match(e.message, new RegExp(`${key} is not an option \\(did you mean ${near}\\?\\)`));
+        return true;
+      });
+    });
+  }
+
+  it('rejects an unknown key with no near miss by listing the known ones', () => {
+    assert.throws(() => createConsumer({ ...valid, zzz: 1 } as unknown as ConsumerConfig),
+      (e: unknown) => e instanceof ConfigError && e.field === 'zzz' && /known: kafka, groupId/.test(e.message));
+  });
+
+  it('shows a string where a number belongs as a string (maxRetries: "3")', () => {
+    assert.throws(() => createConsumer({ ...valid, maxRetries: '3' } as unknown as ConsumerConfig),
+      (e: unknown) => e instanceof ConfigError && /got "3" \(a string\)/.test(e.message));
+  });
+
   it('rejects a non-object configuration', () => {
     assert.throws(() => createConsumer(null as unknown as ConsumerConfig), (e: unknown) => e instanceof ConfigError && e.field === 'config');
   });
