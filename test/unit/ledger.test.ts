@@ -14,7 +14,7 @@ import * as path from 'path';
 import Database from 'better-sqlite3';
 import {
   LedgerArgumentError, LedgerBusyError, LedgerError, LedgerSchemaError, LedgerStatementError, openSqliteLedger, outcomeAt, SCHEMA_VERSION,
-  type CommittedRange, type DeadLetterEntry, type LedgerPort, type LedgerWrite, type Outcome, type SqliteLedger, type Statement, type WriteResult,
+  type CommittedRange, type DeadLetterEntry, type LedgerPort, type LedgerWrite, type Outcome, type SqliteLedger, type SqliteLedgerOptions, type Statement, type WriteResult,
 } from '../../src/ledger';
 import { fromWire, toWire } from '../../src/ledger/sqlite/thread';
 
@@ -437,6 +437,47 @@ CREATE TABLE IF NOT EXISTS htmqc_dead_letters (
   PRIMARY KEY (topic, partition, offset)
 ) WITHOUT ROWID;
 `;
+
+// Issue 20 items 3 and 10: options that cannot work are refused before any
+// file exists, and a schema row that disagrees with user_version is refused.
+describe('ledger: openSqliteLedger refuses what it cannot honour', () => {
+  let dir: string;
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'htmqc-opts-')); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const cases: [string, unknown, RegExp][] = [
+    ['no path', {}, /options\.path must be the path of the ledger file, got undefined/],
+    ['an empty path', { path: '' }, /options\.path must be the path/],
+    ['a blank path', '  ', /options\.path must be the path/],
+    [':memory:', { path: ':memory:' }, /options\.path must be a file on disk .*":memory:"/],
+    ['a URI path', { path: 'file:x.db?mode=memory' }, /options\.path must be a file on disk/],
+    ['a typo of a key', { path: 'x.db', busyTimeout: 5 }, /options\.busyTimeout is not an option \(did you mean busyTimeoutMs\?\)/],
+    ['a bad synchronous', { path: 'x.db', synchronous: 'OFF' }, /options\.synchronous must be 'FULL', 'NORMAL' or 'EXTRA', got "OFF"/],
+    ['a string busyTimeoutMs', { path: 'x.db', busyTimeoutMs: '50' }, /options\.busyTimeoutMs must be an integer .* got "50" \(a string\)/],
+    ['a non-boolean commitThread', { path: 'x.db', commitThread: 'no' }, /options\.commitThread must be a boolean/],
+  ];
+  for (const [what, options, message] of cases) {
+    it(`refuses ${what}, naming the option, and creates no file`, () => {
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        assert.throws(() => openSqliteLedger(options as SqliteLedgerOptions), (e: unknown) => e instanceof LedgerArgumentError && message.test(e.message));
+        assert.deepStrictEqual(fs.readdirSync(dir), []);
+      } finally {
+        process.chdir(cwd);
+      }
+    });
+  }
+
+  it('refuses a file whose htmqc_schema_version row disagrees with PRAGMA user_version', async () => {
+    const f = path.join(dir, 'v99.db');
+    await openSqliteLedger(f).close();
+    const db = new Database(f);
+    db.prepare('UPDATE htmqc_schema_version SET version = 99').run();
+    db.close();
+    assert.throws(() => openSqliteLedger(f), (e: unknown) => e instanceof LedgerSchemaError && /htmqc_schema_version holds 99/.test(e.message));
+  });
+});
 
 describe('ledger: SQLite schema migration from version 1 (htmqc_offsets) to version 2 (htmqc_ranges)', () => {
   let dir: string;

@@ -12,7 +12,8 @@
 // checks run again.
 
 import type Database from 'better-sqlite3';
-import { LedgerError } from '../errors';
+import { describeValue, unknownKeys } from '../../util/options';
+import { LedgerArgumentError, LedgerError } from '../errors';
 import type { CommittedRange, Fenced, LedgerPort, OffsetOutcome, WriteResult } from '../port';
 import type { LedgerRow, LedgerWrite, OutboxEntry, PartitionRef, Statement } from '../types';
 import { CommitThread } from './thread';
@@ -101,5 +102,34 @@ function settle<T>(fn: () => T): Promise<T> {
  * the ledger it returns is asynchronous.
  */
 export function openSqliteLedger(options: SqliteLedgerOptions | string): SqliteLedger {
-  return new SqliteLedger(typeof options === 'string' ? { path: options } : options);
+  return new SqliteLedger(checkSqliteOptions(typeof options === 'string' ? { path: options } : options));
+}
+
+const SQLITE_OPTION_KEYS: readonly (keyof SqliteLedgerOptions)[] = ['path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema', 'commitThread'];
+
+/**
+ * Refuses options the ledger cannot honour before any file is touched.  A
+ * ledger that is not one file on disk (`''` is a temporary database and
+ * `:memory:` a private one, both per connection) would let the commit thread
+ * and the caller's connection see two different databases: the consumer
+ * would stall with nothing committed and no error.
+ */
+function checkSqliteOptions(o: SqliteLedgerOptions): SqliteLedgerOptions {
+  const bad = (field: string, message: string): never => { throw new LedgerArgumentError(`openSqliteLedger: options.${field} ${message}`); };
+  if (o === null || typeof o !== 'object') throw new LedgerArgumentError('openSqliteLedger: options must be a path or an object');
+  const unknown = unknownKeys(o, SQLITE_OPTION_KEYS);
+  if (unknown.length > 0) bad(unknown[0]!.key, unknown[0]!.message);
+  const p: unknown = o.path;
+  if (typeof p !== 'string' || p.trim() === '') bad('path', `must be the path of the ledger file, got ${describeValue(p)}`);
+  if (p === ':memory:' || /^file:/i.test(p as string) || (p as string).includes('\0')) {
+    bad('path', `must be a file on disk shared by every connection, got ${describeValue(p)} (an in-memory or URI database is private to one connection)`);
+  }
+  if (o.synchronous !== undefined && !['FULL', 'NORMAL', 'EXTRA'].includes(o.synchronous)) bad('synchronous', `must be 'FULL', 'NORMAL' or 'EXTRA', got ${describeValue(o.synchronous)}`);
+  for (const [field, max] of [['busyTimeoutMs', 0x7fffffff], ['statementCacheSize', 1 << 20]] as const) {
+    const v: unknown = o[field];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max)) bad(field, `must be an integer in [0, ${max}], got ${describeValue(v)}`);
+  }
+  if (o.userSchema !== undefined && typeof o.userSchema !== 'string') bad('userSchema', `must be a string of SQL, got ${describeValue(o.userSchema)}`);
+  if (o.commitThread !== undefined && typeof o.commitThread !== 'boolean') bad('commitThread', `must be a boolean, got ${describeValue(o.commitThread)}`);
+  return o;
 }

@@ -396,7 +396,14 @@ export class SqliteStore {
   private migrate(): void {
     const run = this.db.transaction(() => {
       const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version === SCHEMA_VERSION) return;
+      if (version === SCHEMA_VERSION) {
+        const rows = this.db.prepare('SELECT version FROM htmqc_schema_version').all() as { version: number }[];
+        if (rows.length !== 1 || rows[0]!.version !== SCHEMA_VERSION) {
+          throw new LedgerSchemaError(`ledger ${this.path}: PRAGMA user_version is ${SCHEMA_VERSION} but htmqc_schema_version holds ` +
+            `${rows.length === 0 ? 'no row' : rows.map((r) => r.version).join(', ')}; not a ledger this htmqc wrote`);
+        }
+        return;
+      }
       if (version > SCHEMA_VERSION) {
         throw new LedgerSchemaError(`ledger schema version ${version} is newer than this htmqc's ${SCHEMA_VERSION}`);
       }
