@@ -183,6 +183,11 @@ export async function startStateService(source: StateSource, options: StateServi
       const o = offset as number;
       const snap = snapshot();
       lookup(snap, t, p, o).then((row) => {
+        // As GetPartition: a partition this process does not hold and the ledger has never fenced is not found
+        // (a typo'd topic must not look like a healthy "held elsewhere" answer).
+        if (findPartition(snap, t, p) === undefined && (row === undefined || row.next < 0)) {
+          return cb({ code: grpc.status.NOT_FOUND, details: `partition ${t}/${p} is not held by this process and has no ledger row` }, null);
+        }
         cb(null, getMessage(snap, t, p, o, ledger === undefined ? undefined : () => row ?? { next: -1, outcome: undefined }));
       }, (e: unknown) => {
         onError(e);

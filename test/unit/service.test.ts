@@ -16,6 +16,7 @@ import { OffsetState, type TraceRecord } from '../../src/core';
 import type { ConsumerObserver, ConsumerSnapshot, LedgerCommitEvent } from '../../src/runtime/consumer';
 import type { BrokerView, BrokerViewSource } from '../../src/service/broker-view';
 import { createStateClient, startStateService, type StateClient, type StateService } from '../../src/service';
+import { openSqliteLedger, type SqliteLedger } from '../../src/ledger';
 import { mapEntryName } from '../../src/service/proto';
 import { TransitionHub } from '../../src/service/watch';
 
@@ -148,7 +149,9 @@ describe('state service (htmqc.v1.StateService over a socket, fake consumer)', f
     assert.strictEqual(done['state'], 'DONE');
     assert.strictEqual((await client.call('GetMessage', { topic: 'orders', partition: 0, offset: 5 }))['location'], 'COMMITTED');
     assert.strictEqual((await client.call('GetMessage', { topic: 'orders', partition: 0, offset: 105 }))['location'], 'NOT_FETCHED');
-    assert.strictEqual((await client.call('GetMessage', { topic: 'orders', partition: 7, offset: 1 }))['location'], 'NOT_HELD');
+    // Issue 20 item 8: consistent with GetPartition, a partition neither held nor in a ledger is NOT_FOUND.
+    await rejects(client.call('GetMessage', { topic: 'orders', partition: 7, offset: 1 }), grpc.status.NOT_FOUND, /orders\/7 is not held by this process and has no ledger row/);
+    await rejects(client.call('GetMessage', { topic: 'nosuch', partition: 0, offset: 0 }), grpc.status.NOT_FOUND);
   });
 
   it('malformed requests: INVALID_ARGUMENT naming the field', async () => {
@@ -400,3 +403,37 @@ async function listServices(address: string, version: 'v1' | 'v1alpha'): Promise
   const reply = await reflect<{ list_services_response: { service: { name: string }[] } }>(address, version, { list_services: '*' });
   return reply.list_services_response.service.map((s) => s.name);
 }
+
+// Issue 20 item 8: GetMessage with a ledger — a partition held elsewhere is
+// answered from its ledger row; one the ledger never fenced is NOT_FOUND.
+describe('state service: GetMessage through the ledger port', function () {
+  this.timeout(20000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'htmqc-svc-ledger-'));
+  const fake = new FakeConsumer();
+  let ledger: SqliteLedger;
+  let service: StateService;
+  let client: StateClient;
+
+  before(async () => {
+    ledger = openSqliteLedger(path.join(dir, 'ledger.db'));
+    const { epoch } = await ledger.fence({ topic: 'orders', partition: 5 });
+    const done = { effects: [], deadLetter: null, absent: false };
+    await ledger.commit([{ topic: 'orders', partition: 5, epoch, expectedNext: 0, upTo: 3, outcomes: [done, done, done] }]);
+    service = await startStateService(fake, { ledger, snapshotIntervalMs: 0 });
+    client = createStateClient(service.address);
+  });
+  after(async () => {
+    client.close();
+    await service.close();
+    await ledger.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('held elsewhere: COMMITTED below the ledger next, NOT_HELD from it on; never fenced: NOT_FOUND', async () => {
+    const committed = await client.call('GetMessage', { topic: 'orders', partition: 5, offset: 2 });
+    assert.deepStrictEqual([committed['location'], committed['state'], committed['ledger_next']], ['COMMITTED', 'DONE', 3]);
+    const later = await client.call('GetMessage', { topic: 'orders', partition: 5, offset: 3 });
+    assert.deepStrictEqual([later['location'], later['ledger_next']], ['NOT_HELD', 3]);
+    await rejects(client.call('GetMessage', { topic: 'orders', partition: 6, offset: 0 }), grpc.status.NOT_FOUND, /no ledger row/);
+  });
+});
