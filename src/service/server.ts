@@ -1,6 +1,6 @@
 // startStateService(consumer, options): the htmqc.v1.StateService gRPC server,
 // with the standard grpc.health.v1.Health service and server reflection
-// (v1 and v1alpha), so grpcurl and grpc_health_probe work unmodified.
+// (v1 and v1alpha), so grpcurl and grpc-health-probe work unmodified.
 //
 // Contracts:
 //  - every answer comes from a consumer snapshot at most snapshotIntervalMs
