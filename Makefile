@@ -39,6 +39,7 @@ deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) $(KAFKA4_LIBS) coqc postgr
 
 # npm ci also builds the addon (binding.gyp at the root) with node-gyp.
 $(NPM_STAMP): package.json package-lock.json
+	@echo "deps: npm ci — builds better-sqlite3 and the htmqc addon from source against /usr/include/node (about 4 minutes on 2 cores)"
 	npm ci --no-audit --no-fund
 	touch $@
 

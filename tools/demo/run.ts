@@ -13,7 +13,7 @@
 //     NoGapInv), and exits 0 only if nothing is duplicated or lost.
 // Ctrl-C stops the consumers gracefully (and the broker, if this started it).
 // Options: --messages N, --partitions N, --consumers N, --delay-ms N, --keep
-// (keep the consumers running after the verdict, until Ctrl-C).
+// (keep the consumers running after the verdict, until Enter is pressed).
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
@@ -151,6 +151,22 @@ function audit(db: string, topic: string, ends: number[]): Verdict {
   }
 }
 
+/**
+ * Waits for a line on stdin (Enter).  Not Ctrl-C: under make, SIGINT reaches
+ * make too, which then reports "Error 130" whatever the demo's exit code.
+ * Ends at once when stdin is closed (no terminal), so --keep never hangs a
+ * script; SIGTERM still ends the demo through shutdown().
+ */
+function untilEnter(prompt: string): Promise<void> {
+  log(prompt);
+  return new Promise((resolve) => {
+    const done = (): void => { process.stdin.pause(); resolve(); };
+    process.stdin.once('data', done);
+    process.stdin.once('end', done);
+    process.stdin.resume();
+  });
+}
+
 async function shutdown(code: number): Promise<never> {
   stopping = true;
   await Promise.all(slots.map(stopWorker));
@@ -166,6 +182,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     log('Ctrl-C: stopping the consumers');
     void shutdown(130);
+  });
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    log('SIGTERM: stopping the consumers');
+    void shutdown(143);
   });
   const root = repoRoot();
   const dir = path.join(root, '.cache', 'demo');
@@ -249,12 +270,8 @@ async function main(): Promise<void> {
       client.close();
     }
   }
-  if (KEEP) {
-    log('--keep: consumers keep running; Ctrl-C to stop');
-    await new Promise(() => undefined);
-  }
-  stopping = true;
-  await Promise.all(slots.map(stopWorker));
+  // The audit runs before --keep waits, so a kept demo shows its verdict too:
+  // every record is committed by now and nothing more is produced.
   const v = audit(db, topic, ends);
   const ok = v.duplicated === 0 && v.lost === 0 && v.committed === v.expected;
   process.stdout.write([
@@ -266,10 +283,13 @@ async function main(): Promise<void> {
     `  lost        ${v.lost}`,
     `  verdict     ${ok ? 'EXACTLY ONCE' : 'FAILED'}`,
     `gRPC state services were on ${slots.map((s) => s.service).join(', ')}; metrics on ${slots.map((s) => s.metrics).join(', ')}`,
-    `(run \`make demo ARGS=--keep\` or \`node dist/tools/demo/run.js --keep\` to keep them up for grpcurl / curl after the verdict)`,
+    KEEP ? '' : `(run \`make demo ARGS=--keep\` or \`node dist/tools/demo/run.js --keep\` to keep them up for grpcurl / curl after the verdict)`,
     '',
   ].join('\n'));
   await admin.disconnect();
+  if (KEEP) await untilEnter(`--keep: the consumers keep running for grpcurl / curl (topic ${topic}); press Enter to stop them and end the demo`);
+  stopping = true;
+  await Promise.all(slots.map(stopWorker));
   await shutdown(ok ? 0 : 1);
 }
 
