@@ -60,9 +60,9 @@ export type {
 export { startStateService, type StateService, type StateServiceOptions } from './service';
 export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics';
 export {
-  openSqliteLedger, SqliteLedger, LedgerError, LedgerBusyError, LedgerIoError, LedgerStatementError, LedgerSchemaError,
+  openSqliteLedger, SqliteLedger, openPostgresLedger, PostgresStatementError, LedgerError, LedgerBusyError, LedgerIoError, LedgerStatementError, LedgerSchemaError,
   LedgerArgumentError, OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE, outcomeAt, committedRanges, exceptionalOffsets,
-  type SqliteLedgerOptions, type OffsetOutcome, type CommittedRange, type ExceptionalOffset, type LedgerPort, type Fenced,
+  type SqliteLedgerOptions, type PostgresLedger, type PostgresLedgerOptions, type PostgresLedgerStats, type OffsetOutcome, type CommittedRange, type ExceptionalOffset, type LedgerPort, type Fenced,
   type WriteResult, type LedgerWrite, type LedgerRow, type Outcome,
   type PartitionRef, type Statement, type DeadLetterEntry, type OutboxEntry,
 } from './ledger';

@@ -62,18 +62,21 @@
 
 import type { CommittedRange, Fenced, LedgerPort, OffsetOutcome, WriteResult } from '../port';
 import {
-  LedgerArgumentError, LedgerError, LedgerIoError, LedgerSchemaError, LedgerStatementError,
+  LedgerArgumentError, LedgerError, LedgerIoError, LedgerSchemaError,
 } from '../errors';
 import {
   OUTCOME_ABSENT, OUTCOME_DEAD_LETTERED, OUTCOME_DONE,
   type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef, type Statement,
 } from '../types';
 import { DatabaseError } from 'pg';
+import { PostgresStatementError } from './errors';
 import { Connection, Pool, StatementFailure } from './pool';
 import {
   SCHEMA_DDL, SCHEMA_VERSION, UnsendableValueError, bytea, classifyPostgresError, int, isConnectionFailure,
   isRetriableState, literal, sqlState, text,
 } from './sql';
+
+export { PostgresStatementError };
 
 export interface PostgresLedgerOptions {
   /** libpq-style connection string, e.g. `postgres://htmqc@127.0.0.1:15432/htmqc`. */
@@ -139,14 +142,6 @@ function resolveOptions(o: PostgresLedgerOptions): ResolvedOptions {
   };
 }
 
-/** A LedgerStatementError whose `retriable` follows the SQLSTATE (errors.ts's default is true). */
-export class PostgresStatementError extends LedgerStatementError {
-  override readonly retriable: boolean;
-  constructor(message: string, topic: string, partition: number, offset: number, retriable: boolean, cause?: unknown) {
-    super(message, topic, partition, offset, cause);
-    this.retriable = retriable;
-  }
-}
 
 /** Counters for the bench and the metrics. */
 export interface PostgresLedgerStats {
