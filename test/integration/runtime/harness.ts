@@ -1,17 +1,28 @@
 // Shared helpers of the runtime integration tests: a broker per test file,
 // topic creation, producing N records, and the exactly-once audit read from
-// the SQLite ledger.
+// the ledger's tables on either backend (ledger-backend.ts).
 
 import * as assert from 'assert';
 import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
-import { committedRanges, exceptionalOffsets, OUTCOME_DEAD_LETTERED } from '../../../src/ledger';
 import { brokerAddress, brokerTimings, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../../tools/kafka/broker';
+import { inspect, totalNext, type LedgerSpec } from './ledger-backend';
 
-export function brokerOptions(port: number, name: string): BrokerOptions {
+export { effectsByPid, ledgerBackends, openLedger, totalNext, type LedgerBackend, type LedgerSpec } from './ledger-backend';
+
+/**
+ * The suite's own broker: on `defaultPort`, or on HTMQC_TEST_RUNTIME_KAFKA_PORT
+ * (and the port after it for its controller) when set, so that runs beside
+ * other brokers on one machine do not collide.  The suites run one after
+ * the other in one mocha process and each stops its broker, so one port
+ * serves them all.
+ */
+export function brokerOptions(defaultPort: number, name: string): BrokerOptions {
+  const env = process.env['HTMQC_TEST_RUNTIME_KAFKA_PORT'];
+  const port = env === undefined || env === '' ? defaultPort : Number(env);
+  if (!Number.isInteger(port) || port < 1 || port > 65534) throw new Error(`HTMQC_TEST_RUNTIME_KAFKA_PORT must be a port number, got ${JSON.stringify(env)}`);
   return { port, controllerPort: port + 1, dataDir: path.join(repoRoot(), '.cache', 'kafka-run', `test-runtime-${name}-${port}`) };
 }
 
@@ -76,18 +87,6 @@ export async function produce(kafka: Kafka, topic: string, partitions: number, n
   return counts;
 }
 
-export const EFFECTS_DDL =
-  'CREATE TABLE IF NOT EXISTS test_effects (topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL, pid INTEGER NOT NULL, value TEXT NOT NULL)';
-
-export function prepareDb(file: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.exec(EFFECTS_DDL);
-  db.close();
-}
-
 export interface Audit {
   effects: number;
   duplicates: number;
@@ -98,28 +97,32 @@ export interface Audit {
 }
 
 /**
- * The exactly-once audit of one topic (spec NoDuplicateInv, NoGapInv): the
- * committed ranges of each partition cover exactly 0..next-1, without a gap
- * or an overlap; every Done offset has its effect row; no effect exists for
- * an offset no range covers; duplicate effect rows are counted.
+ * The exactly-once audit of one topic (spec NoDuplicateInv, NoGapInv), from
+ * the ledger's tables on either backend: the committed ranges of each
+ * partition cover exactly 0..next-1, without a gap or an overlap; every Done
+ * offset has its effect row; no effect exists for an offset no range covers;
+ * duplicate effect rows are counted.
  */
-export function audit(file: string, topic: string, expected: number[]): Audit {
-  const db = new Database(file, { readonly: true });
-  try {
-    const rows = db.prepare('SELECT partition, next FROM htmqc_partitions WHERE topic = ?').all(topic) as { partition: number; next: number }[];
+export function audit(spec: LedgerSpec, topic: string, expected: number[]): Promise<Audit> {
+  return inspect(spec, async (q) => {
     const ledgerNext: Record<number, number> = {};
-    for (const r of rows) ledgerNext[r.partition] = r.next;
-    const effects = (db.prepare('SELECT count(*) AS n FROM test_effects WHERE topic = ?').get(topic) as { n: number }).n;
-    const duplicates = (db.prepare(
-      'SELECT count(*) AS n FROM (SELECT partition, offset FROM test_effects WHERE topic = ? GROUP BY partition, offset HAVING count(*) > 1)',
-    ).get(topic) as { n: number }).n;
-    const exceptional = [...exceptionalOffsets(db, topic)];
-    const deadLettered = exceptional.filter((x) => x.outcome === OUTCOME_DEAD_LETTERED).length;
+    for (const r of await q('SELECT partition, next FROM htmqc_partitions WHERE topic = $1', topic)) ledgerNext[Number(r['partition'])] = Number(r['next']);
+    const effects = Number((await q('SELECT count(*) AS n FROM test_effects WHERE topic = $1', topic))[0]!['n']);
+    const duplicates = Number((await q(
+      'SELECT count(*) AS n FROM (SELECT partition, "offset" FROM test_effects WHERE topic = $1 GROUP BY partition, "offset" HAVING count(*) > 1) AS d',
+      topic))[0]!['n']);
+    const exceptional = (await q(
+      `SELECT partition, "offset", 'DeadLettered' AS outcome FROM htmqc_dead_letters WHERE topic = $1 ` +
+      `UNION ALL SELECT partition, "offset", 'Absent' AS outcome FROM htmqc_absent WHERE topic = $2`, topic, topic))
+      .map((r) => ({ partition: Number(r['partition']), offset: Number(r['offset']), outcome: String(r['outcome']) }));
+    const deadLettered = exceptional.filter((x) => x.outcome === 'DeadLettered').length;
+    const allRanges = (await q('SELECT partition, first, next FROM htmqc_ranges WHERE topic = $1 ORDER BY partition, first', topic))
+      .map((r) => ({ partition: Number(r['partition']), first: Number(r['first']), next: Number(r['next']) }));
     let committedOffsets = 0;
-    for (const r of committedRanges(db, topic)) committedOffsets += r.next - r.first;
+    for (const r of allRanges) committedOffsets += r.next - r.first;
     for (let p = 0; p < expected.length; p++) {
       const next = ledgerNext[p] ?? 0;
-      const ranges = [...committedRanges(db, topic, p)];
+      const ranges = allRanges.filter((r) => r.partition === p);
       // NoGapInv and NoDuplicateInv: the ranges follow each other from 0 to next.
       const breaks = ranges.filter((r, i) => r.first !== (i === 0 ? 0 : ranges[i - 1]!.next)).map((r) => r.first);
       if (next > 0) {
@@ -131,8 +134,8 @@ export function audit(file: string, topic: string, expected: number[]): Audit {
       const outcome = new Uint8Array(size);
       for (const r of ranges) outcome.fill(1, r.first, r.next);
       for (const x of exceptional) if (x.partition === p && outcome[x.offset] === 1) outcome[x.offset] = 2;
-      const effectOffsets = (db.prepare('SELECT DISTINCT offset FROM test_effects WHERE topic = ? AND partition = ? ORDER BY offset')
-        .all(topic, p) as { offset: number }[]).map((r) => r.offset);
+      const effectOffsets = (await q('SELECT DISTINCT "offset" FROM test_effects WHERE topic = $1 AND partition = $2 ORDER BY "offset"', topic, p))
+        .map((r) => Number(r['offset']));
       const hasEffect = new Uint8Array(size);
       for (const o of effectOffsets) if (o < size) hasEffect[o] = 1;
       const missing: number[] = [];
@@ -142,29 +145,33 @@ export function audit(file: string, topic: string, expected: number[]): Audit {
       assert.deepStrictEqual(orphan, [], `partition ${p}: no effect without its committed offset`);
     }
     return { effects, duplicates, ledgerNext, committedOffsets, deadLettered };
-  } finally {
-    db.close();
-  }
+  });
 }
 
-/** Polls until check() is true; fails with describe() after timeoutMs. */
-export async function waitFor(check: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+/** Polls until check() holds; fails with describe() after timeoutMs. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
   const t0 = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-export function totalNext(file: string, topic: string): number {
-  const db = new Database(file, { readonly: true, timeout: 5000 });
-  try {
-    const r = db.prepare('SELECT coalesce(sum(next), 0) AS n FROM htmqc_partitions WHERE topic = ?').get(topic) as { n: number } | undefined;
-    return r?.n ?? 0;
-  } catch {
-    return 0;
-  } finally {
-    db.close();
+/** The sum of a topic's ledger next, polled: `reach(n)` waits for it, `describe()` says where it last was. */
+export class NextWatch {
+  last = 0;
+  private readonly t0 = Date.now();
+  constructor(private readonly spec: LedgerSpec, private readonly topic: string, private readonly total: number) {}
+
+  async reach(atLeast: number, timeoutMs: number, exactly = false): Promise<void> {
+    await waitFor(async () => {
+      this.last = await totalNext(this.spec, this.topic);
+      return exactly ? this.last === atLeast : this.last >= atLeast;
+    }, timeoutMs, () => this.describe());
+  }
+
+  describe(): string {
+    return `ledger next sum ${this.last} of ${this.total} after ${Date.now() - this.t0} ms`;
   }
 }
 
@@ -172,7 +179,9 @@ export interface WorkerOptions {
   brokers: string;
   groupId: string;
   topic: string;
-  db: string;
+  ledger: LedgerSpec;
+  /** The handler's effect statement: LedgerBackend.insertEffect. */
+  effectSql: string;
   /** Handler delay per record in ms (0 = none). */
   delayMs?: number;
   /** Records whose key is in this list always throw. */
@@ -232,17 +241,6 @@ export interface WorkerStats {
   inFlight: number;
   held: number;
   counters: Record<string, number>;
-}
-
-/** Effect rows per pid of a topic. */
-export function effectsByPid(file: string, topic: string): Map<number, number> {
-  const db = new Database(file, { readonly: true, timeout: 5000 });
-  try {
-    const rows = db.prepare('SELECT pid, count(*) AS n FROM test_effects WHERE topic = ? GROUP BY pid').all(topic) as { pid: number; n: number }[];
-    return new Map(rows.map((r) => [r.pid, r.n]));
-  } finally {
-    db.close();
-  }
 }
 
 export function killWorker(child: ChildProcess): Promise<void> {

@@ -1,12 +1,14 @@
-// One consumer process for the runtime integration tests: createConsumer with
+// One consumer process for the runtime integration tests: createConsumer on
+// the ledger its options name (SQLite or PostgreSQL: ledger-backend.ts) with
 // a handler that inserts one row per record via tx (its effect), stopped by
 // an IPC {type:'stop'} or killed by the test.  Options arrive as argv[2] JSON.
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 import { Kafka, logLevel } from 'kafkajs';
-import { createConsumer, openSqliteLedger } from '../../../src';
+import { createConsumer } from '../../../src';
 import type { WorkerOptions } from './harness';
+import { openLedger } from './ledger-backend';
 
 const options = JSON.parse(process.argv[2]!) as WorkerOptions;
 const poison = new Set(options.poisonKeys ?? []);
@@ -18,7 +20,7 @@ async function main(): Promise<void> {
     clientId: `htmqc-worker-${process.pid}`, brokers: [options.brokers], logLevel: logLevel.NOTHING,
     connectionTimeout: 3000, requestTimeout: 15000, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 3000 },
   });
-  const ledger = openSqliteLedger({ path: options.db, busyTimeoutMs: 10000 });
+  const ledger = await openLedger(options.ledger);
   const consumer = createConsumer({
     kafka, groupId: options.groupId, topics: [options.topic], ledger,
     maxInFlightPerPartition: options.window ?? 500,
@@ -31,8 +33,7 @@ async function main(): Promise<void> {
       if (delayMs > 0) await sleep(delayMs);
       const key = message.key?.toString() ?? '';
       if (poison.has(key)) throw new Error(`poison record ${key}`);
-      tx.execute('INSERT INTO test_effects (topic, partition, offset, pid, value) VALUES (?, ?, ?, ?, ?)',
-        [message.topic, message.partition, message.offset, process.pid, message.value?.toString().slice(0, 10) ?? '']);
+      tx.execute(options.effectSql, [message.topic, message.partition, message.offset, process.pid, message.value?.toString().slice(0, 10) ?? '']);
     },
   });
   // A fatal ledger error stops the consumer on its own: this process ends with it (onError printed nothing).
