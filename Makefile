@@ -27,7 +27,7 @@ export npm_config_nodedir := /usr
 export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
-        test-integration test-integration-kafka4 kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \
+        test-integration test-integration-pg test-integration-kafka4 kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \
         conformance-gen conformance-check demo bench bench-service soak soak-long broker-up broker-down test-pg bench-pg pg-up pg-down verify clean
 
 help: ## list the targets
@@ -100,6 +100,12 @@ INTEGRATION_TESTS := 'dist/test/integration/**/*.test.js'
 test-integration: build kafka-jars $(KAFKA_LIBS) $(KAFKA4_LIBS) ## integration tests against a real local Kafka broker (HTMQC_KAFKA_VERSION, default 3.9.1)
 	$(MOCHA) --config .mocharc.json --timeout 180000 $(INTEGRATION_TESTS)
 
+RUNTIME_TESTS := dist/test/integration/runtime.test.js dist/test/integration/runtime-failures.test.js
+
+test-integration-pg: build pg-up $(KAFKA_LIBS) ## the runtime integration scenarios on the PostgreSQL ledger (real broker, real server)
+	@start=$$(date +%s); HTMQC_TEST_LEDGER=postgres $(MOCHA) --config .mocharc.json --timeout 180000 $(RUNTIME_TESTS); \
+	echo "test-integration-pg: $$(( $$(date +%s) - start )) s"
+
 test-integration-kafka4: build $(KAFKA4_LIBS) ## the same integration tests against Kafka 4.x (KAFKA4_VERSION of tools/kafka/versions.env)
 	HTMQC_KAFKA_VERSION=$(KAFKA4_VERSION) $(MOCHA) --config .mocharc.json --timeout 180000 $(INTEGRATION_TESTS)
 
@@ -167,7 +173,7 @@ cluster-down: ## stop the three-node cluster
 
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration test-integration-kafka4 test-pg soak
+VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration test-integration-kafka4 test-pg test-integration-pg soak
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)

@@ -1,22 +1,25 @@
-// `htmqc run <config.json> <handler-module>`: one consumer process with the
-// SQLite ledger, its state service and its metrics endpoint.
+// `htmqc run <config.json> <handler-module>`: one consumer process with its
+// ledger (SQLite or PostgreSQL: ledger-config.ts), its state service and its
+// metrics endpoint.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import { ConsumerFatalError, createConsumer, openSqliteLedger, type Handler } from '../../index';
+import { ConsumerFatalError, createConsumer, type Handler } from '../../index';
 import { startMetricsServer, type MetricsServer } from '../../metrics';
 import { BrokerPoller, startStateService, type StateService } from '../../service';
+import { unknownKeys } from '../../util/options';
 import { DEFAULT_SERVICE_ADDRESS } from './client-options';
+import { describeLedger, LedgerConfigError, openConfiguredLedger, parseLedgerConfig, type LedgerConfig } from './ledger-config';
 
 /** The JSON file `htmqc run` reads.  Paths are relative to the file. */
 export interface RunConfig {
   brokers: string[];
   groupId: string;
   topics: string[];
-  /** SQLite ledger file. */
-  ledger: string;
+  /** The ledger: a SQLite file path, or { backend: 'sqlite' | 'postgres', ... } (ledger-config.ts). */
+  ledger: LedgerConfig;
   clientId?: string;
   maxInFlightPerPartition?: number;
   maxRetries?: number;
@@ -37,7 +40,13 @@ export class RunConfigError extends Error {
   }
 }
 
-export function readRunConfig(file: string): RunConfig {
+const RUN_CONFIG_KEYS: readonly (keyof RunConfig)[] = [
+  'brokers', 'groupId', 'topics', 'ledger', 'clientId', 'maxInFlightPerPartition', 'maxRetries', 'retryBackoff', 'deadLetterTopic', 'trace',
+  'core', 'service', 'metrics',
+];
+
+/** Reads and checks a config file; an `{ "env": NAME }` url of the ledger is read from `env`. */
+export function readRunConfig(file: string, env: NodeJS.ProcessEnv = process.env): RunConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -46,12 +55,20 @@ export function readRunConfig(file: string): RunConfig {
   }
   if (raw === null || typeof raw !== 'object') throw new RunConfigError('config', 'must be a JSON object');
   const c = raw as Record<string, unknown>;
+  const unknown = unknownKeys(c, RUN_CONFIG_KEYS);
+  if (unknown.length > 0) throw new RunConfigError(unknown[0]!.key, unknown[0]!.message);
   if (!Array.isArray(c['brokers']) || c['brokers'].length === 0 || !c['brokers'].every((b) => typeof b === 'string')) {
     throw new RunConfigError('brokers', 'must be a non-empty array of "host:port" strings');
   }
-  if (typeof c['ledger'] !== 'string' || c['ledger'] === '') throw new RunConfigError('ledger', 'must be the path of the SQLite ledger file');
   const dir = path.dirname(path.resolve(file));
-  const config = { ...c, ledger: path.resolve(dir, c['ledger']) } as unknown as RunConfig;
+  let ledger: LedgerConfig;
+  try {
+    ledger = parseLedgerConfig(c['ledger'], dir, env);
+  } catch (e) {
+    if (e instanceof LedgerConfigError) throw new RunConfigError(e.field, e.message.slice(e.field.length + 2));
+    throw e;
+  }
+  const config = { ...c, ledger } as unknown as RunConfig;
   if (typeof config.trace === 'string') config.trace = path.resolve(dir, config.trace);
   const tls = config.service !== false && config.service !== undefined ? config.service.tls : undefined;
   if (tls !== undefined) {
@@ -80,7 +97,8 @@ export function registerRun(program: Command): void {
       const config = readRunConfig(configFile);
       const handler = loadHandler(handlerFile);
       const kafka = new Kafka({ clientId: config.clientId ?? `htmqc-${process.pid}`, brokers: config.brokers, logLevel: logLevel.ERROR });
-      const ledger = openSqliteLedger({ path: config.ledger });
+      const ledger = await openConfiguredLedger(config.ledger);
+      process.stdout.write(`htmqc run: ${describeLedger(config.ledger)}\n`);
       const consumer = createConsumer({
         kafka, groupId: config.groupId, topics: config.topics, ledger, handler, transitions: config.service !== false,
         ...(config.maxInFlightPerPartition === undefined ? {} : { maxInFlightPerPartition: config.maxInFlightPerPartition }),
