@@ -74,11 +74,13 @@ const postgres: LedgerBackend = {
   },
 };
 
+export const LEDGER_BACKENDS: Readonly<Record<BackendName, LedgerBackend>> = { sqlite, postgres };
+
+/** The backends HTMQC_TEST_LEDGER names, in its order. */
 export function ledgerBackends(): LedgerBackend[] {
   const names = (process.env['HTMQC_TEST_LEDGER'] ?? 'sqlite').split(',').map((s) => s.trim()).filter((s) => s !== '');
   return names.map((n) => {
-    if (n === 'sqlite') return sqlite;
-    if (n === 'postgres') return postgres;
+    if (n === 'sqlite' || n === 'postgres') return LEDGER_BACKENDS[n];
     throw new Error(`HTMQC_TEST_LEDGER: unknown backend ${JSON.stringify(n)} (sqlite, postgres, or both comma-separated)`);
   });
 }
