@@ -127,7 +127,8 @@ soak: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 100k messages, 20 consumer kil
 soak-long: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## the LR-HtmqC test: 10 million messages with injected faults
 	node dist/trace-check/harness/main.js --messages 10000000 --kills 40 --broker-restarts 4 --window 400 --tlc-records 150 --timeout 14400 --port 19594
 
-demo: build $(NATIVE) $(KAFKA_LIBS) ## htmqc end to end on the embedded default: local broker, SQLite ledger, 3 consumers, injected crashes, audit
+demo: build $(NATIVE) $(KAFKA_LIBS) ## htmqc end to end: local broker, SQLite ledger (ARGS='--ledger postgres': local PostgreSQL), 3 consumers, injected crashes, audit
+	$(if $(findstring postgres,$(ARGS)),@$(MAKE) --no-print-directory postgres)
 	node dist/tools/demo/run.js $(ARGS)
 
 bench: build $(NATIVE) $(KAFKA_LIBS) ## throughput, latency, memory and core vs kafkajs and kcat -> bench/results/ (not in verify)

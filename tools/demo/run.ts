@@ -3,16 +3,20 @@
 //  1. starts the local broker (tools/kafka/broker.sh) unless one answers on
 //     HTMQC_KAFKA_PORT (default 19092);
 //  2. creates a fresh topic (6 partitions) and produces 20,000 records;
-//  3. runs a group of 3 consumer processes (tools/demo/worker.ts) sharing one SQLite
-//     ledger under .cache/demo/, each with its gRPC state service and metrics;
+//  3. runs a group of 3 consumer processes (tools/demo/worker.ts) sharing one
+//     ledger, each with its gRPC state service and metrics: the SQLite file
+//     .cache/demo/ledger.db (the embedded default), or with `--ledger
+//     postgres` a fresh schema of the local PostgreSQL server (tools/postgres,
+//     started unless it answers on HTMQC_PG_PORT, default 15432);
 //  4. SIGKILLs one consumer at ~30% and another at ~60%, restarting each after
 //     2 s (spec Crash, Restart; the survivors' Assign fences the dead ones);
 //  5. shows progress (committed/expected, per process) once a second;
 //  6. prints the audit from the ledger's rows against the topic's end
 //     offsets: expected, committed, duplicated, lost (spec NoDuplicateInv,
 //     NoGapInv), and exits 0 only if nothing is duplicated or lost.
-// Ctrl-C stops the consumers gracefully (and the broker, if this started it).
-// Options: --messages N, --partitions N, --consumers N, --delay-ms N, --keep
+// Ctrl-C stops the consumers gracefully (and the broker and PostgreSQL, if
+// this started them).
+// Options: --ledger sqlite|postgres, --messages N, --partitions N, --consumers N, --delay-ms N, --keep
 // (keep the consumers running after the verdict, until Enter is pressed).
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
@@ -23,7 +27,9 @@ import * as path from 'path';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
 import { brokerAddress, repoRoot, startBroker, stopBroker, type BrokerOptions } from '../kafka/broker';
+import { pgStatus, pgUrl, startPg, stopPg } from '../postgres/pg';
 import { createStateClient } from '../../src/service';
+import { audit, DEMO_EFFECTS_DDL, ledgerProgress, openDemoLedger, type DemoLedger } from './ledger';
 import type { DemoWorkerOptions } from './worker';
 
 function flag(name: string, dflt: number): number {
@@ -36,6 +42,14 @@ const PARTITIONS = flag('partitions', 6);
 const CONSUMERS = flag('consumers', 3);
 const DELAY_MS = flag('delay-ms', 3);
 const KEEP = process.argv.includes('--keep');
+const LEDGER = ((): 'sqlite' | 'postgres' => {
+  const i = process.argv.indexOf('--ledger');
+  if (i < 0) return 'sqlite';
+  const v = process.argv[i + 1];
+  if (v === 'sqlite' || v === 'postgres') return v;
+  process.stderr.write(`demo: --ledger must be sqlite or postgres, got ${v === undefined ? 'nothing' : JSON.stringify(v)}\n`);
+  process.exit(2);
+})();
 const SERVICE_PORT = flag('service-port', 9470);
 const METRICS_PORT = flag('metrics-port', 9480);
 const port = process.env['HTMQC_KAFKA_PORT'] ? Number(process.env['HTMQC_KAFKA_PORT']) : 19092;
@@ -57,6 +71,7 @@ interface Slot {
 
 const slots: Slot[] = [];
 let startedBroker = false;
+let startedPg = false;
 let stopping = false;
 
 async function brokerAnswers(): Promise<boolean> {
@@ -110,47 +125,6 @@ function stopWorker(slot: Slot): Promise<void> {
   });
 }
 
-function ledgerProgress(db: string, topic: string): number {
-  try {
-    const d = new Database(db, { readonly: true, timeout: 2000 });
-    try {
-      return (d.prepare('SELECT coalesce(sum(next), 0) AS n FROM htmqc_partitions WHERE topic = ?').get(topic) as { n: number }).n;
-    } finally {
-      d.close();
-    }
-  } catch {
-    return 0;
-  }
-}
-
-interface Verdict { expected: number; committed: number; duplicated: number; lost: number; effects: number }
-
-/** Ledger rows against the topic's end offsets: every offset below its end has one outcome and one effect. */
-function audit(db: string, topic: string, ends: number[]): Verdict {
-  const d = new Database(db, { readonly: true });
-  try {
-    const expected = ends.reduce((a, b) => a + b, 0);
-    let committed = 0;
-    let lost = 0;
-    for (let p = 0; p < ends.length; p++) {
-      const next = (d.prepare('SELECT next FROM htmqc_partitions WHERE topic = ? AND partition = ?').get(topic, p) as { next: number } | undefined)?.next ?? 0;
-      committed += (d.prepare(
-        'SELECT coalesce(sum(min(next, @end) - first), 0) AS n FROM htmqc_ranges WHERE topic = @topic AND partition = @p AND first < @end',
-      ).get({ topic, p, end: ends[p] }) as { n: number }).n;
-      const distinct = (d.prepare('SELECT count(DISTINCT offset) AS n FROM demo_effects WHERE topic = ? AND partition = ? AND offset < ?')
-        .get(topic, p, ends[p]) as { n: number }).n;
-      lost += ends[p]! - Math.min(distinct, next, ends[p]!);
-    }
-    const duplicated = (d.prepare(
-      'SELECT coalesce(sum(c - 1), 0) AS n FROM (SELECT count(*) AS c FROM demo_effects WHERE topic = ? GROUP BY partition, offset HAVING c > 1)',
-    ).get(topic) as { n: number }).n;
-    const effects = (d.prepare('SELECT count(*) AS n FROM demo_effects WHERE topic = ?').get(topic) as { n: number }).n;
-    return { expected, committed, duplicated, lost, effects };
-  } finally {
-    d.close();
-  }
-}
-
 /**
  * Waits for a line on stdin (Enter).  Not Ctrl-C: under make, SIGINT reaches
  * make too, which then reports "Error 130" whatever the demo's exit code.
@@ -174,7 +148,39 @@ async function shutdown(code: number): Promise<never> {
     log('stopping the broker this demo started');
     await stopBroker(brokerOpts).catch(() => undefined);
   }
+  if (startedPg) {
+    log('stopping the PostgreSQL server this demo started');
+    await stopPg().catch(() => undefined);
+  }
   process.exit(code);
+}
+
+/** A fresh, empty demo ledger with its effects' table; starts PostgreSQL when asked for it and it does not answer. */
+async function prepareLedger(dir: string): Promise<DemoLedger> {
+  if (LEDGER === 'sqlite') {
+    const db = path.join(dir, 'ledger.db');
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
+    const d = new Database(db);
+    d.pragma('journal_mode = WAL');
+    d.exec(DEMO_EFFECTS_DDL.sqlite);
+    d.close();
+    log(`ledger: SQLite ${path.relative(repoRoot(), db)} (embedded, WAL, synchronous=FULL)`);
+    return { backend: 'sqlite', path: db };
+  }
+  if ((await pgStatus()).running) {
+    log(`using the PostgreSQL server on ${pgUrl()}`);
+  } else {
+    log(`starting PostgreSQL on ${pgUrl()} (tools/postgres/pg.sh)`);
+    const s = await startPg();
+    startedPg = !s.alreadyRunning;
+    log(`PostgreSQL up in ${(s.startupMs / 1000).toFixed(1)} s`);
+  }
+  // A schema of its own per run: the audit sees only this run's rows.
+  const l: DemoLedger = { backend: 'postgres', url: pgUrl(), schema: `htmqc_demo_${Date.now()}` };
+  const opened = await openDemoLedger(l);
+  await opened.close();
+  log(`ledger: PostgreSQL ${l.url}, schema ${l.schema} (READ COMMITTED + row locks, fsync and synchronous_commit on)`);
+  return l;
 }
 
 async function main(): Promise<void> {
@@ -191,12 +197,7 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const dir = path.join(root, '.cache', 'demo');
   fs.mkdirSync(dir, { recursive: true });
-  const db = path.join(dir, 'ledger.db');
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });
-  const d = new Database(db);
-  d.pragma('journal_mode = WAL');
-  d.exec('CREATE TABLE demo_effects (topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL, pid INTEGER NOT NULL)');
-  d.close();
+  const ledger = await prepareLedger(dir);
 
   if (await brokerAnswers()) {
     log(`using the broker that answers on ${brokerAddress(brokerOpts)}`);
@@ -225,7 +226,7 @@ async function main(): Promise<void> {
   const expected = ends.reduce((a, b) => a + b, 0);
   log(`produced; end offsets ${ends.join(' ')} (expected ${expected})`);
 
-  const workerOpts = { brokers: brokerAddress(brokerOpts), topic, groupId, db, delayMs: DELAY_MS };
+  const workerOpts = { brokers: brokerAddress(brokerOpts), topic, groupId, ledger, delayMs: DELAY_MS };
   for (let i = 0; i < CONSUMERS; i++) slots.push({ index: i, child: undefined, committed: 0, committedBefore: 0, held: [], service: '', metrics: '', kills: 0 });
   await Promise.all(slots.map((s) => spawnWorker(s, workerOpts)));
   log(`${CONSUMERS} consumers running; query them while the demo runs:`);
@@ -240,7 +241,7 @@ async function main(): Promise<void> {
       break;
     }
     await sleep(1000);
-    committed = ledgerProgress(db, topic);
+    committed = await ledgerProgress(ledger, topic);
     const per = slots.map((s) => `c${s.index}${s.child === undefined ? '(down)' : ''}: ${s.committedBefore + s.committed} [${s.held.join(',')}]`).join('  ');
     log(`committed ${committed}/${expected} (${((100 * committed) / expected).toFixed(0)}%)   ${per}`);
     const crash = crashes[0];
@@ -272,11 +273,11 @@ async function main(): Promise<void> {
   }
   // The audit runs before --keep waits, so a kept demo shows its verdict too:
   // every record is committed by now and nothing more is produced.
-  const v = audit(db, topic, ends);
+  const v = await audit(ledger, topic, ends);
   const ok = v.duplicated === 0 && v.lost === 0 && v.committed === v.expected;
   process.stdout.write([
     '',
-    `audit of ${path.relative(root, db)} against ${topic}'s end offsets (${slots.reduce((n, s) => n + s.kills, 0)} consumer crashes injected):`,
+    `audit of ${ledger.backend === 'sqlite' ? `the SQLite ledger ${path.relative(root, ledger.path)}` : `the PostgreSQL ledger ${pgUrl()} schema ${ledger.schema}`} against ${topic}'s end offsets (${slots.reduce((n, s) => n + s.kills, 0)} consumer crashes injected):`,
     `  expected    ${v.expected}`,
     `  committed   ${v.committed}`,
     `  duplicated  ${v.duplicated}`,

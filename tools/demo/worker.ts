@@ -1,5 +1,5 @@
 // One consumer process of `make demo`: createConsumer on the demo topic with
-// the SQLite ledger, its gRPC state service and metrics endpoint.  The
+// the SQLite or the PostgreSQL ledger, its gRPC state service and metrics endpoint.  The
 // handler's one effect is a row in demo_effects, queued on tx, so it is
 // committed exactly once with the offset.  Reports its counters to the parent
 // over IPC; stops gracefully on {type:'stop'}; the parent may SIGKILL it.
@@ -7,15 +7,16 @@
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
 import { Kafka, logLevel } from 'kafkajs';
-import { createConsumer, openSqliteLedger } from '../../src';
+import { createConsumer } from '../../src';
 import { startMetricsServer } from '../../src/metrics';
 import { BrokerPoller, startStateService } from '../../src/service';
+import { DEMO_EFFECT, openDemoLedger, type DemoLedger } from './ledger';
 
 export interface DemoWorkerOptions {
   brokers: string;
   topic: string;
   groupId: string;
-  db: string;
+  ledger: DemoLedger;
   servicePort: number;
   metricsPort: number;
   delayMs: number;
@@ -29,14 +30,13 @@ async function main(): Promise<void> {
     clientId: `htmqc-demo-${process.pid}`, brokers: [options.brokers], logLevel: logLevel.NOTHING,
     retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 3000 },
   });
-  const ledger = openSqliteLedger({ path: options.db, busyTimeoutMs: 10000 });
+  const ledger = await openDemoLedger(options.ledger);
   const consumer = createConsumer({
     kafka, groupId: options.groupId, topics: [options.topic], ledger, transitions: true, maxInFlightPerPartition: 500,
     consumerOptions: { sessionTimeout: 6000, heartbeatInterval: 500, rebalanceTimeout: 10000 },
     handler: async (message, tx) => {
       if (options.delayMs > 0) await sleep(options.delayMs);
-      tx.execute('INSERT INTO demo_effects (topic, partition, offset, pid) VALUES (?, ?, ?, ?)',
-        [message.topic, message.partition, message.offset, process.pid]);
+      tx.execute(DEMO_EFFECT[options.ledger.backend], [message.topic, message.partition, message.offset, process.pid]);
     },
   });
   const brokerView = new BrokerPoller({ kafka, groupId: options.groupId, topics: [options.topic], intervalMs: 1000 });
