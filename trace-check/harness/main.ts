@@ -108,6 +108,8 @@ export interface SoakResult {
   readonly connectionsTerminated: number;
   /** Cluster runs: each leader kill as partition, node and the new leader seen while it was down. */
   readonly leaderKills: readonly { partition: number; node: number; newLeader: number }[];
+  /** Records the producer had acknowledged (acks=all) that the topic does not hold at the end. */
+  readonly absentFromTopic: number;
   readonly completed: boolean;
   readonly check: CheckResult;
   readonly audit: AuditReport;
@@ -158,6 +160,17 @@ interface Member {
 
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
+  const stops: { what: string; stop: () => Promise<unknown> }[] = [];
+  try {
+    return await soakOn(opts, log, stops);
+  } finally {
+    // What the run started is stopped however it ended (a failed topic creation too).
+    for (const s of stops.reverse()) await s.stop().catch((e: unknown) => log(`soak: stopping ${s.what} failed: ${String(e)}`));
+  }
+}
+
+async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { what: string; stop: () => Promise<unknown> }[]):
+  Promise<SoakResult> {
   const t0 = Date.now();
   const random = rng(opts.seed);
   const root = repoRoot();
@@ -190,6 +203,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     d.close();
   } else {
     const s = await startPg(pg);
+    stops.push({ what: 'PostgreSQL', stop: () => stopPg(pg) });
     const l = await openPostgresLedger({ connectionString: ledgerAt.url, schema: ledgerAt.schema, userSchema: EFFECTS_DDL_PG });
     await l.close();
     log(`soak: PostgreSQL ${ledgerAt.url} (pid ${s.pid}), schema ${ledgerAt.schema}`);
@@ -197,10 +211,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
   if (cluster !== undefined) {
     await cluster.wipe();
+    stops.push({ what: 'the cluster', stop: () => cluster.stop() });
     const ms = await cluster.start();
     log(`soak: three-broker cluster ${brokers.join(',')} up in ${ms} ms; work dir ${path.relative(process.cwd(), workDir)}`);
   } else {
     await wipeBroker(broker);
+    stops.push({ what: 'the broker', stop: () => stopBroker(broker) });
     const started = await startBroker(broker);
     log(`soak: broker ${brokers[0]} up in ${started.startupMs} ms; work dir ${path.relative(process.cwd(), workDir)}`);
   }
@@ -308,6 +324,27 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       await producer.send({ topic, acks: -1, messages });
       produced = upTo;
     }
+    await countTopic();
+  };
+  /**
+   * Records the topic holds, from the partitions' end offsets, and how many
+   * acknowledged records (acks=all) it does not: the consumer can only be
+   * asked to commit what the broker kept, and a record the broker
+   * acknowledged and then does not serve is reported, never waited for.
+   */
+  let inTopic = 0, absentFromTopic = 0;
+  const countTopic = async (): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      inTopic = (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
+    if (produced - inTopic !== absentFromTopic) {
+      absentFromTopic = produced - inTopic;
+      log(`soak: the topic holds ${inTopic} records of ${produced} acknowledged (acks=all): ${absentFromTopic} acknowledged records absent`);
+    }
   };
   /** Until the member holds partitions or has exited; false on timeout. */
   const waitAssigned = async (m: Member, timeoutMs: number): Promise<boolean> => {
@@ -338,13 +375,17 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         topic, numPartitions: opts.partitions, replicationFactor: cluster !== undefined ? 3 : 1,
         configEntries: cluster !== undefined ? [{ name: 'min.insync.replicas', value: '2' }] : [],
       }],
-      waitForLeaders: true,
+      waitForLeaders: cluster === undefined,
     });
+    // A node that has not read the new topic yet answers UNKNOWN_TOPIC_OR_PARTITION: ask the cluster until all replicas are in sync.
+    if (cluster !== undefined) {
+      for (let p = 0; p < opts.partitions; p++) await cluster.waitForPartition(topic, p, (st) => st.leader > 0 && st.isr.length === 3, 60000);
+    }
     await admin.disconnect();
     await producer.connect();
     for (let i = 0; i < opts.members; i++) forkMember();
     await produceChunk(0);
-    await waitCommitted(Math.floor(produced / 2), Math.max(5000, deadline - Date.now() - 60000));
+    await waitCommitted(Math.floor(inTopic / 2), Math.max(5000, deadline - Date.now() - 60000));
     for (let i = 0; i < events.length; i++) {
       let armed: Member | undefined;
       let armedKind: KillKind | undefined;
@@ -438,7 +479,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           break;
         }
       }
-      const before = produced;
+      const before = inTopic;
       await produceChunk(i + 1);
       if (armed !== undefined) {
         // It dies at its point once it handles records; if it never gets there it is killed here.
@@ -453,10 +494,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           killsByKind[k] = (killsByKind[k] ?? 0) + 1;
         }
       }
-      await waitCommitted(before + Math.floor((produced - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
+      await waitCommitted(before + Math.floor((inTopic - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
     }
     await producer.disconnect();
-    completed = await waitCommitted(opts.messages, Math.max(10000, deadline - Date.now()));
+    await countTopic();
+    completed = await waitCommitted(inTopic, Math.max(10000, deadline - Date.now()));
     log(`soak: ${completed ? 'all committed' : 'TIMED OUT'}: ${progress()}`);
   } finally {
     finished = true;
@@ -503,14 +545,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   } finally {
     if (cluster !== undefined) await cluster.stop().catch((e: unknown) => log(`soak: stopping the cluster failed: ${String(e)}`));
     else await stopBroker(broker).catch((e: unknown) => log(`soak: stopping the broker failed: ${String(e)}`));
-    if (ledgerAt.kind === 'postgres') await stopPg(pg).catch((e: unknown) => log(`soak: stopping PostgreSQL failed: ${String(e)}`));
   }
   const seconds = (Date.now() - t0) / 1000;
   const ok = completed && check.ok && auditReport.duplicated === 0 && auditReport.lost === 0 && auditReport.orphans === 0 &&
     (tlc === undefined || tlc.ok);
   return {
     options: opts, seconds, produced, kills, killsByKind, brokerRestarts: restarts, zombies, joins, pgRestarts,
-    connectionsTerminated: terminated, leaderKills, completed,
+    connectionsTerminated: terminated, leaderKills, absentFromTopic, completed,
     check, audit: auditReport, tlc, workDir, ok,
   };
 }
@@ -579,6 +620,7 @@ export function summaryLine(r: SoakResult): string {
     kills: r.kills, killsByKind: r.killsByKind, armed: armedCounts(r), brokerRestarts: r.brokerRestarts, zombies: r.zombies, joins: r.joins,
     ...(r.options.ledger === 'postgres' ? { pgRestarts: r.pgRestarts, connectionsTerminated: r.connectionsTerminated } : {}),
     ...(r.leaderKills.length > 0 ? { leaderKills: r.leaderKills } : {}),
+    acknowledgedAbsentFromTopic: r.absentFromTopic,
     completed: r.completed, checker: { ok: r.check.ok, records: r.check.records, recordsPerSecond: Math.round(r.check.records / r.check.seconds),
       lostCommitsInferred: r.check.lostCommitsInferred, lostFencesInferred: r.check.lostFencesInferred,
       violation: r.check.violation === undefined ? undefined : `${r.check.violation.file}:${r.check.violation.line}: ${r.check.violation.reason}` },
