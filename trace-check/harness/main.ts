@@ -685,6 +685,9 @@ if (require.main === module) {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   runSoak(parseSoakArgs(process.argv.slice(2))).then((r) => {
     console.log(summaryLine(r));
+    const shape = r.options.ledger === 'postgres' ? 'PostgreSQL ledger, three-broker cluster' : `SQLite ledger, ${r.options.cluster ? 'three-broker cluster' : 'one broker'}`;
+    console.log(`soak (${shape}): ${r.produced} messages in ${Math.round(r.seconds)} s`);
+    if (r.absentFromTopic > 0) console.log(`soak: WARNING: the broker does not hold ${r.absentFromTopic} records the producer had acknowledged (acks=all)`);
     console.log(r.ok ? 'SOAK OK: 0 duplicates, 0 losses' : 'SOAK FAILED');
     if (r.options.unsafe !== undefined) {
       const c = caught(r);
