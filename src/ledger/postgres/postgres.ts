@@ -69,6 +69,7 @@ import {
   type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef, type Statement,
 } from '../types';
 import { DatabaseError } from 'pg';
+import { faultPoint } from '../../runtime/fault';
 import { Connection, Pool, StatementFailure } from './pool';
 import {
   SCHEMA_DDL, SCHEMA_VERSION, UnsendableValueError, bytea, classifyPostgresError, int, isConnectionFailure,
@@ -412,7 +413,11 @@ export class PostgresLedger implements LedgerPort<Statement> {
       }
       script = this.buildApply(c, accepted, rows);
       commitSent = true;
-      await c.script(script.sql);
+      const applying = c.script(script.sql);
+      // pg hands the whole script to the socket synchronously inside script(),
+      // so a kill here is the lost answer seen from outside: COMMIT sent, no reply read.
+      faultPoint('ledger-commit-sent-before-reply');
+      await applying;
       for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
       this.pool.release(c);
       return results;
