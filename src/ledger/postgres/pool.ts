@@ -18,6 +18,8 @@ export class Connection {
   broken = false;
   /** Effect statements PREPAREd on this session: SQL text -> statement name. */
   readonly prepared = new Map<string, string>();
+  /** Queries sent on this connection; while a commit holds it, its delta is that commit's round trips. */
+  roundTrips = 0;
   private nextName = 0;
 
   constructor(
@@ -31,6 +33,7 @@ export class Connection {
   /** One query (one round trip); text with parameters uses the extended protocol. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     this.counters.roundTrips++;
+    this.roundTrips++;
     return params === undefined ? this.client.query<R>(text) : this.client.query<R>(text, params as unknown[]);
   }
 
@@ -41,6 +44,7 @@ export class Connection {
    */
   script(text: string): Promise<QueryResult[]> {
     this.counters.roundTrips++;
+    this.roundTrips++;
     return new Promise((resolve, reject) => {
       const q = new CountingQuery(text, (error, results) => {
         if (error !== undefined && error !== null) reject(new StatementFailure(error, q.completed));

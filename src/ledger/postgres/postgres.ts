@@ -154,6 +154,8 @@ export interface PostgresLedgerStats {
   readonly roundTrips: number;
   /** commit() calls that reached the server. */
   readonly commits: number;
+  /** Round trips of those commits alone (BEGIN to COMMIT, a PREPARE and a rollback included; no connection set-up, no reads or fences). */
+  readonly commitRoundTrips: number;
   /** Effect statements executed in accepted writes. */
   readonly effects: number;
 }
@@ -217,6 +219,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private commits = 0;
+  private commitRoundTrips = 0;
   private effects = 0;
 
   /** Use openPostgresLedger; a subclass calls open() itself. */
@@ -267,7 +270,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
   }
 
   stats(): PostgresLedgerStats {
-    return { roundTrips: this.pool.counters.roundTrips, commits: this.commits, effects: this.effects };
+    return { roundTrips: this.pool.counters.roundTrips, commits: this.commits, commitRoundTrips: this.commitRoundTrips, effects: this.effects };
   }
 
   fence(ref: PartitionRef): Promise<Fenced> {
@@ -381,56 +384,61 @@ export class PostgresLedger implements LedgerPort<Statement> {
       throw classifyPostgresError(e, 'ledger commit: connecting');
     }
     this.commits++;
+    const trips0 = c.roundTrips;
     let commitSent = false;
     let script: Script | undefined;
     try {
-      const first = await c.script(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockingReadSql(refList)}`);
-      const rows = new Map<string, LedgerRow>();
-      for (const r of (first[1]?.rows ?? []) as RowRaw[]) rows.set(key(r), { epoch: r.epoch, next: r.next, writer: r.writer });
+      try {
+        const first = await c.script(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockingReadSql(refList)}`);
+        const rows = new Map<string, LedgerRow>();
+        for (const r of (first[1]?.rows ?? []) as RowRaw[]) rows.set(key(r), { epoch: r.epoch, next: r.next, writer: r.writer });
 
-      const results: WriteResult[] = [];
-      const accepted: LedgerWrite<Statement>[] = [];
-      for (const w of writes) {
-        const row = rows.get(key(w));
-        if (row === undefined || row.epoch !== w.epoch) {
-          results.push({ status: 'rejected', reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } });
-        } else if (row.next !== w.expectedNext) {
-          results.push({ status: 'rejected', reason: 'next', ledger: row });
-        } else {
-          // A later write of the same partition in this commit sees this one applied.
-          rows.set(key(w), { epoch: row.epoch, next: w.upTo, writer: w.epoch });
-          results.push({ status: 'committed', next: w.upTo });
-          accepted.push(w);
+        const results: WriteResult[] = [];
+        const accepted: LedgerWrite<Statement>[] = [];
+        for (const w of writes) {
+          const row = rows.get(key(w));
+          if (row === undefined || row.epoch !== w.epoch) {
+            results.push({ status: 'rejected', reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } });
+          } else if (row.next !== w.expectedNext) {
+            results.push({ status: 'rejected', reason: 'next', ledger: row });
+          } else {
+            // A later write of the same partition in this commit sees this one applied.
+            rows.set(key(w), { epoch: row.epoch, next: w.upTo, writer: w.epoch });
+            results.push({ status: 'committed', next: w.upTo });
+            accepted.push(w);
+          }
         }
-      }
-      const prep = this.buildPrepare(c, accepted);
-      if (prep !== undefined) {
-        script = prep;
-        const tags = (await c.script(prep.sql)).map((r) => r.command);
-        this.checkPrepared(prep, tags);
-        for (const [sql, name] of prep.names) c.prepared.set(sql, name);
-      }
-      script = this.buildApply(c, accepted, rows);
-      commitSent = true;
-      await c.script(script.sql);
-      for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
-      this.pool.release(c);
-      return results;
-    } catch (e) {
-      const failure = e instanceof StatementFailure ? e : undefined;
-      const cause = failure?.error ?? e;
-      if (cause instanceof LedgerError) {
+        const prep = this.buildPrepare(c, accepted);
+        if (prep !== undefined) {
+          script = prep;
+          const tags = (await c.script(prep.sql)).map((r) => r.command);
+          this.checkPrepared(prep, tags);
+          for (const [sql, name] of prep.names) c.prepared.set(sql, name);
+        }
+        script = this.buildApply(c, accepted, rows);
+        commitSent = true;
+        await c.script(script.sql);
+        for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
+        this.pool.release(c);
+        return results;
+      } catch (e) {
+        const failure = e instanceof StatementFailure ? e : undefined;
+        const cause = failure?.error ?? e;
+        if (cause instanceof LedgerError) {
+          await this.rollback(c);
+          throw cause;
+        }
+        if (isConnectionFailure(cause) || c.broken) {
+          this.pool.release(c, true);
+          await this.endBackend(c);
+          if (commitSent) return writes.map(() => ({ status: 'unknown' as const }));
+          throw new LedgerIoError(`ledger commit: the connection failed before COMMIT was sent; nothing applied: ${message(cause)}`, cause);
+        }
         await this.rollback(c);
-        throw cause;
+        throw this.commitError(cause, failure !== undefined && script !== undefined ? script.ownerOf(failure, cause) : undefined, writes);
       }
-      if (isConnectionFailure(cause) || c.broken) {
-        this.pool.release(c, true);
-        await this.endBackend(c);
-        if (commitSent) return writes.map(() => ({ status: 'unknown' as const }));
-        throw new LedgerIoError(`ledger commit: the connection failed before COMMIT was sent; nothing applied: ${message(cause)}`, cause);
-      }
-      await this.rollback(c);
-      throw this.commitError(cause, failure !== undefined && script !== undefined ? script.ownerOf(failure, cause) : undefined, writes);
+    } finally {
+      this.commitRoundTrips += c.roundTrips - trips0;
     }
   }
 
