@@ -105,6 +105,8 @@ interface Args {
   only: Set<string>;
   /** Throughput rows to run, by letter (a-e, h, i); default all. */
   variants: Set<string>;
+  /** (i)'s PostgreSQL connections, i.e. transactions in flight at once; default one per partition. */
+  pgConnections: number;
   out: string;
 }
 
@@ -141,6 +143,7 @@ function parseArgs(argv: string[]): Args {
     window: num('window', 10000),
     only: new Set((get('only') ?? 'throughput,latency,memory,core,fsync').split(',')),
     variants: parseVariants(get('variants')),
+    pgConnections: num('pg-connections', num('partitions', 6)),
     out: get('out') ?? path.join(repoRoot(), 'bench', 'results', 'latest.json'),
   };
 }
@@ -460,7 +463,7 @@ const PG_ROWS_PER_INSERT = Math.floor(65535 / 3);
  */
 async function drainKafkajsPg(kafka: Kafka, topic: string, group: string, n: number, valueBytes: number, partitions: number): Promise<DrainRun> {
   await truncatePg();
-  const pool = new PgPool({ connectionString: pgUrl({ port: pgPort }), options: `-c search_path=${PG_SCHEMA}`, max: partitions });
+  const pool = new PgPool({ connectionString: pgUrl({ port: pgPort }), options: `-c search_path=${PG_SCHEMA}`, max: args.pgConnections });
   const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 250 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
