@@ -5,7 +5,7 @@
 //   node dist/bench/main.js [--quick] [--records N] [--sizes 100,1024]
 //        [--partitions P] [--reps R] [--latency-seconds S]
 //        [--memory-records N] [--window W] [--only throughput,latency,memory,core,fsync]
-//        [--out bench/results/latest.json]
+//        [--variants a,b,c,d,e,h,i] [--pg-connections C] [--out bench/results/latest.json]
 //
 // Scenarios
 //   throughput  drain a pre-filled topic (N records per value size, P
@@ -19,11 +19,23 @@
 //               same with the TypeScript core; (c) plain kafkajs eachBatch,
 //               autoCommit (at-least-once); (d) kcat (librdkafka), the
 //               native ceiling; (e) as (a) with one INSERT of the record per
-//               record queued via tx (an effect committed exactly once).  The
-//               five run interleaved, R rounds in rotated order after one
+//               record queued via tx (an effect committed exactly once);
+//               (h) as (e) on the PostgreSQL ledger; (i) kafkajs eachBatch
+//               with one PostgreSQL transaction per batch (BEGIN, one
+//               multi-row INSERT, COMMIT, then resolveOffset and
+//               commitOffsetsIfNecessary: at-least-once), C connections
+//               (--pg-connections, default one per partition).  (h) and (i)
+//               share one server (tools/postgres, fsync and
+//               synchronous_commit on, checked), truncated before each of
+//               their drains; each checks the effect table afterwards (h:
+//               every record exactly once; i: at least once).  The
+//               rows (--variants, default all) run interleaved, R rounds in rotated order after one
 //               unmeasured warm-up drain by kafkajs and by htmqc; medians,
-//               the ratios of the medians a/c, a/d, a/b, e/c and the median
-//               of the per-round a/c.  The rate counts from the group join (htmqc: start()
+//               the ratios of the medians a/c, a/d, a/b, e/c, h/i and the
+//               medians of the per-round a/c and h/i; for (h) and (i) the
+//               transaction p50/p99 (h: the writer's commit() call to its
+//               answer; i: BEGIN to COMMIT answered) and round trips per
+//               transaction (h: the ledger's own count, stats().commitRoundTrips).  The rate counts from the group join (htmqc: start()
 //               resolved; kafkajs: GROUP_JOIN; kcat, no group: its spawn) to
 //               the last record committed (htmqc), handled (kafkajs) or
 //               printed (kcat); CPU ms per 1,000
@@ -56,6 +68,8 @@
 //
 // The broker runs on HTMQC_BENCH_PORT (default 19692), data in
 // .cache/kafka-run/bench-<port>; it is wiped before and stopped after.
+// PostgreSQL (rows h, i) on HTMQC_PG_PORT (default 15432), data in
+// .cache/postgres/<port>; started if not running, and then stopped after.
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
