@@ -28,7 +28,7 @@ export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
         test-integration test-integration-pg test-integration-kafka4 kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \
-        conformance-gen conformance-check demo bench bench-service soak soak-long broker-up broker-down test-pg bench-pg pg-up pg-down verify clean
+        conformance-gen conformance-check demo bench bench-service soak soak-pg soak-long broker-up broker-down test-pg bench-pg pg-up pg-down verify clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -124,8 +124,22 @@ bench-throughput: build $(NATIVE) $(KAFKA_LIBS) ## htmqc vs plain kafkajs on a r
 soak: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 100k messages, 20 consumer kills, 2 broker restarts; checker + TLC slice + audit
 	node dist/trace-check/harness/main.js --messages 100000 --kills 20 --broker-restarts 2 --window 32 --tlc-records 150
 
-soak-long: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## the LR-HtmqC test: 10 million messages with injected faults
-	node dist/trace-check/harness/main.js --messages 10000000 --kills 40 --broker-restarts 4 --window 400 --tlc-records 150 --timeout 14400 --port 19594
+# The multi-host shape: members share nothing but the three brokers' and
+# PostgreSQL's addresses.  Ports: HTMQC_SOAK_PG_PORT (15436) and
+# HTMQC_SOAK_CLUSTER_PORT (19820: nodes 19820-19822, controllers 19830-19832),
+# apart from test-pg's server and cluster-up's cluster.
+SOAK_PG_PORTS = --pg-port $${HTMQC_SOAK_PG_PORT:-15436} --cluster-port $${HTMQC_SOAK_CLUSTER_PORT:-19820}
+
+soak-pg: build postgres $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 50k messages, PostgreSQL ledger + three-broker cluster: 16 kills, 2 pg_terminate_backend, 1 PostgreSQL and 1 leader kill -9
+	node dist/trace-check/harness/main.js --ledger postgres $(SOAK_PG_PORTS) --messages 50000 --kills 16 --pg-terminations 2 \
+	  --pg-restarts 1 --broker-restarts 1 --zombies 1 --joins 2 --window 32 --tlc-records 150 --timeout 420
+
+# SOAK_ARGS go last and win: `make soak-long SOAK_ARGS='--ledger postgres --pg-restarts 4 --pg-terminations 8'`
+# runs the PostgreSQL + three-broker shape (its ports as for soak-pg).
+SOAK_ARGS ?=
+soak-long: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## the LR-HtmqC test: 10 million messages with injected faults (SOAK_ARGS='--ledger postgres' for PostgreSQL)
+	node dist/trace-check/harness/main.js --messages 10000000 --kills 40 --broker-restarts 4 --window 400 --tlc-records 150 --timeout 14400 --port 19594 \
+	  $(if $(findstring postgres,$(SOAK_ARGS)),$(SOAK_PG_PORTS)) $(SOAK_ARGS)
 
 demo: build $(NATIVE) $(KAFKA_LIBS) ## htmqc end to end: local broker, SQLite ledger (ARGS='--ledger postgres': local PostgreSQL), 3 consumers, injected crashes, audit
 	$(if $(findstring postgres,$(ARGS)),@$(MAKE) --no-print-directory postgres)
@@ -174,7 +188,7 @@ cluster-down: ## stop the three-node cluster
 
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration test-integration-kafka4 test-pg test-integration-pg soak
+VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration test-integration-kafka4 test-pg test-integration-pg soak soak-pg
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)

@@ -5,7 +5,7 @@
 //   node dist/bench/main.js [--quick] [--records N] [--sizes 100,1024]
 //        [--partitions P] [--reps R] [--latency-seconds S]
 //        [--memory-records N] [--window W] [--only throughput,latency,memory,core,fsync]
-//        [--out bench/results/latest.json]
+//        [--variants a,b,c,d,e,h,i] [--pg-connections C] [--out bench/results/latest.json]
 //
 // Scenarios
 //   throughput  drain a pre-filled topic (N records per value size, P
@@ -19,11 +19,23 @@
 //               same with the TypeScript core; (c) plain kafkajs eachBatch,
 //               autoCommit (at-least-once); (d) kcat (librdkafka), the
 //               native ceiling; (e) as (a) with one INSERT of the record per
-//               record queued via tx (an effect committed exactly once).  The
-//               five run interleaved, R rounds in rotated order after one
+//               record queued via tx (an effect committed exactly once);
+//               (h) as (e) on the PostgreSQL ledger; (i) kafkajs eachBatch
+//               with one PostgreSQL transaction per batch (BEGIN, one
+//               multi-row INSERT, COMMIT, then resolveOffset and
+//               commitOffsetsIfNecessary: at-least-once), C connections
+//               (--pg-connections, default one per partition).  (h) and (i)
+//               share one server (tools/postgres, fsync and
+//               synchronous_commit on, checked), truncated before each of
+//               their drains; each checks the effect table afterwards (h:
+//               every record exactly once; i: at least once).  The
+//               rows (--variants, default all) run interleaved, R rounds in rotated order after one
 //               unmeasured warm-up drain by kafkajs and by htmqc; medians,
-//               the ratios of the medians a/c, a/d, a/b, e/c and the median
-//               of the per-round a/c.  The rate counts from the group join (htmqc: start()
+//               the ratios of the medians a/c, a/d, a/b, e/c, h/i and the
+//               medians of the per-round a/c and h/i; for (h) and (i) the
+//               transaction p50/p99 (h: the writer's commit() call to its
+//               answer; i: BEGIN to COMMIT answered) and round trips per
+//               transaction (h: the ledger's own count, stats().commitRoundTrips).  The rate counts from the group join (htmqc: start()
 //               resolved; kafkajs: GROUP_JOIN; kcat, no group: its spawn) to
 //               the last record committed (htmqc), handled (kafkajs) or
 //               printed (kcat); CPU ms per 1,000
@@ -56,6 +68,8 @@
 //
 // The broker runs on HTMQC_BENCH_PORT (default 19692), data in
 // .cache/kafka-run/bench-<port>; it is wiped before and stopped after.
+// PostgreSQL (rows h, i) on HTMQC_PG_PORT (default 15432), data in
+// .cache/postgres/<port>; started if not running, and then stopped after.
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 
@@ -66,9 +80,30 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
+import { Client as PgClient, Pool as PgPool } from 'pg';
 import { brokerAddress, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../tools/kafka/broker';
-import { createConsumer, openSqliteLedger } from '../src';
+import { pgUrl, startPg, stopPg } from '../tools/postgres/pg';
+import { createConsumer, openSqliteLedger, type LedgerPort, type Statement } from '../src';
+import { openPostgresLedger, type PostgresLedger } from '../src/ledger/postgres';
 import { DEFAULT_MAX_IN_FLIGHT_PER_PARTITION } from '../src/runtime/config';
+
+// ---------------------------------------------------------------- rows
+
+type Variant = 'htmqcNative' | 'htmqcTs' | 'kafkajs' | 'kcat' | 'htmqcEffect' | 'htmqcPg' | 'kafkajsPg';
+const ALL_VARIANTS: readonly Variant[] = ['htmqcNative', 'htmqcTs', 'kafkajs', 'kcat', 'htmqcEffect', 'htmqcPg', 'kafkajsPg'];
+// (f) and (g) are kept for the @platformatic/kafka rows (issue 15).
+const LETTER: Record<Variant, string> = {
+  htmqcNative: 'a', htmqcTs: 'b', kafkajs: 'c', kcat: 'd', htmqcEffect: 'e', htmqcPg: 'h', kafkajsPg: 'i',
+};
+const LABEL: Record<Variant, string> = {
+  htmqcNative: '(a) htmqc exactly-once, native core, SQLite FULL',
+  htmqcTs: '(b) htmqc exactly-once, TypeScript core, SQLite FULL',
+  kafkajs: '(c) kafkajs eachBatch, autoCommit (at-least-once)',
+  kcat: '(d) kcat / librdkafka (native ceiling)',
+  htmqcEffect: '(e) as (a), plus one INSERT effect per record',
+  htmqcPg: '(h) htmqc exactly-once, PostgreSQL ledger, 1 INSERT/record',
+  kafkajsPg: '(i) kafkajs eachBatch + PostgreSQL tx per batch (at-least-once)',
+};
 
 // ---------------------------------------------------------------- arguments
 
@@ -82,7 +117,20 @@ interface Args {
   memoryRecords: number;
   window: number;
   only: Set<string>;
+  /** Throughput rows to run, by letter (a-e, h, i); default all. */
+  variants: Set<string>;
+  /** (i)'s PostgreSQL connections, i.e. transactions in flight at once; default one per partition. */
+  pgConnections: number;
   out: string;
+}
+
+function parseVariants(v: string | undefined): Set<string> {
+  const all = Object.values(LETTER);
+  if (v === undefined) return new Set(all);
+  const picked = v.split(',').map((x) => x.trim());
+  const bad = picked.filter((x) => !all.includes(x));
+  if (bad.length > 0 || picked.length === 0) throw new Error(`--variants: unknown row ${JSON.stringify(bad[0] ?? v)}; the rows are ${all.join(',')}`);
+  return new Set(picked);
 }
 
 function parseArgs(argv: string[]): Args {
@@ -108,6 +156,8 @@ function parseArgs(argv: string[]): Args {
     memoryRecords: num('memory-records', quick ? 1_000_000 : 10_000_000),
     window: num('window', 10000),
     only: new Set((get('only') ?? 'throughput,latency,memory,core,fsync').split(',')),
+    variants: parseVariants(get('variants')),
+    pgConnections: num('pg-connections', num('partitions', 6)),
     out: get('out') ?? path.join(repoRoot(), 'bench', 'results', 'latest.json'),
   };
 }
@@ -183,16 +233,6 @@ async function fillTopic(kafka: Kafka, topic: string, n: number, valueBytes: num
 
 // ---------------------------------------------------------------- consumers
 
-type Variant = 'htmqcNative' | 'htmqcTs' | 'kafkajs' | 'kcat' | 'htmqcEffect';
-const VARIANTS: readonly Variant[] = ['htmqcNative', 'htmqcTs', 'kafkajs', 'kcat', 'htmqcEffect'];
-const LABEL: Record<Variant, string> = {
-  htmqcNative: '(a) htmqc exactly-once, native core, SQLite FULL',
-  htmqcTs: '(b) htmqc exactly-once, TypeScript core, SQLite FULL',
-  kafkajs: '(c) kafkajs eachBatch, autoCommit (at-least-once)',
-  kcat: '(d) kcat / librdkafka (native ceiling)',
-  htmqcEffect: '(e) as (a), plus one INSERT effect per record',
-};
-
 interface DrainRun {
   variant: Variant;
   records: number;
@@ -213,6 +253,15 @@ interface DrainRun {
   recordsPerCommit?: number;
   ledgerCommitP50Ms?: number;
   ledgerCommitP99Ms?: number;
+  /**
+   * PostgreSQL rows: round trips per ledger commit (h, the ledger's own
+   * count of its commits' queries) or per batch transaction (i, counted by
+   * the consumer: BEGIN, each INSERT, COMMIT); rows in the effect table
+   * after the drain (h: exactly the records, i: at least).
+   */
+  roundTripsPerCommit?: number;
+  effectRows?: number;
+  distinctEffectRows?: number;
 }
 
 interface HtmqcOptions {
@@ -221,6 +270,8 @@ interface HtmqcOptions {
   window?: number;
   /** The handler queues one INSERT of the record (an effect) via tx; otherwise it does nothing, like (c)'s. */
   effect?: boolean;
+  /** The ledger: SQLite synchronous=FULL (default), or the bench's PostgreSQL server (h: implies effect). */
+  ledger?: 'sqlite' | 'postgres';
   /** Called with the RSS sampler, for the memory scenario. */
   onProgress?: (committed: number) => void;
   /** Handler observer, for the latency scenario. */
@@ -231,20 +282,30 @@ interface HtmqcOptions {
 }
 
 async function drainHtmqc(kafka: Kafka, topic: string, name: string, valueBytes: number, o: HtmqcOptions): Promise<DrainRun> {
-  fs.mkdirSync(work, { recursive: true });
-  const file = path.join(work, `${name}.db`);
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
-  const db = new Database(file);
-  db.exec('CREATE TABLE effects (p INTEGER NOT NULL, o INTEGER NOT NULL, v BLOB)');
-  db.close();
-  const ledger = openSqliteLedger(file);
+  const onPg = o.ledger === 'postgres';
+  let ledger: LedgerPort<Statement>;
+  let pgLedger: PostgresLedger | undefined;
+  if (onPg) {
+    await truncatePg();
+    ledger = pgLedger = await openPgLedger();
+  } else {
+    fs.mkdirSync(work, { recursive: true });
+    const file = path.join(work, `${name}.db`);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    const db = new Database(file);
+    db.exec('CREATE TABLE effects (p INTEGER NOT NULL, o INTEGER NOT NULL, v BLOB)');
+    db.close();
+    ledger = openSqliteLedger(file);
+  }
   const onMessage = o.onMessage;
-  const effect = o.effect === true;
+  const effect = o.effect === true || onPg;
+  // The same effect in both dialects: SQLite's ? and PostgreSQL's $n.
+  const insert = onPg ? 'INSERT INTO effects (p, o, v) VALUES ($1, $2, $3)' : 'INSERT INTO effects (p, o, v) VALUES (?, ?, ?)';
   const consumer = createConsumer({
     kafka, groupId: `bench-${name}`, topics: [topic], ledger, maxInFlightPerPartition: o.window ?? args.window, core: o.core,
     handler: (m, tx) => {
       if (onMessage !== undefined) onMessage(m.partition, m.offset, m.value);
-      if (effect) tx.execute('INSERT INTO effects (p, o, v) VALUES (?, ?, ?)', [m.partition, m.offset, m.value]);
+      if (effect) tx.execute(insert, [m.partition, m.offset, m.value]);
     },
   });
   let commits = 0;
@@ -267,6 +328,7 @@ async function drainHtmqc(kafka: Kafka, topic: string, name: string, valueBytes:
   const elu0 = performance.eventLoopUtilization();
   await consumer.start();
   const tJoined = performance.now();
+  const pgStats0 = pgLedger?.stats();
   let committed = 0;
   if (typeof o.until === 'number') {
     const target = o.until;
@@ -288,17 +350,30 @@ async function drainHtmqc(kafka: Kafka, topic: string, name: string, valueBytes:
   const t1 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0).utilization;
+  const pgStats1 = pgLedger?.stats();
   await consumer.stop();
   await ledger.close();
   const ms = t1 - tJoined;
   const dur = Float64Array.from(durations).sort();
+  let pg: Pick<DrainRun, 'roundTripsPerCommit' | 'effectRows' | 'distinctEffectRows'> = {};
+  if (pgStats0 !== undefined && pgStats1 !== undefined) {
+    const rows = await countEffects();
+    // Exactly once: every record's row, and no record twice.
+    if (rows.rows !== committed || rows.distinct !== committed) {
+      throw new Error(`bench (h): ${committed} records committed but the effect table holds ${rows.rows} rows (${rows.distinct} distinct offsets)`);
+    }
+    pg = {
+      roundTripsPerCommit: r2((pgStats1.commitRoundTrips - pgStats0.commitRoundTrips) / Math.max(1, pgStats1.commits - pgStats0.commits)),
+      effectRows: rows.rows, distinctEffectRows: rows.distinct,
+    };
+  }
   return {
-    variant: o.core === 'ts' ? 'htmqcTs' : effect ? 'htmqcEffect' : 'htmqcNative',
+    variant: onPg ? 'htmqcPg' : o.core === 'ts' ? 'htmqcTs' : effect ? 'htmqcEffect' : 'htmqcNative',
     records: committed, ms: r1(ms), totalMs: r1(t1 - t0),
     msgPerSec: Math.round((committed * 1000) / ms), mbPerSec: r2((committed * valueBytes) / 1e6 / (ms / 1000)),
     cpuMsPer1k: r3(((cpu.user + cpu.system) / 1000 / committed) * 1000), elu: r3(elu),
     ledgerCommits: commits, ledgerMs: Math.round(ledgerMs), ledgerShare: r3(ledgerMs / ms), recordsPerCommit: r1(committed / Math.max(1, commits)),
-    ledgerCommitP50Ms: r3(pct(dur, 0.5)), ledgerCommitP99Ms: r3(pct(dur, 0.99)),
+    ledgerCommitP50Ms: r3(pct(dur, 0.5)), ledgerCommitP99Ms: r3(pct(dur, 0.99)), ...pg,
   };
 }
 
@@ -339,6 +414,150 @@ async function drainKafkajs(
   };
 }
 
+// ---------------------------------------------------------------- PostgreSQL
+
+// One schema for (h) and (i), truncated before every drain of either: (h)'s
+// ledger rows are per topic and partition, not per group, so a ledger left
+// from the last round would already be at the end of the topic.
+const pgPort = Number(process.env['HTMQC_PG_PORT'] ?? 15432);
+const PG_SCHEMA = 'htmqc_bench';
+// (e)'s effect table in PostgreSQL types, the same for (h) and (i).
+const PG_EFFECTS = 'CREATE TABLE IF NOT EXISTS effects (p integer NOT NULL, o bigint NOT NULL, v bytea)';
+
+function openPgLedger(): Promise<PostgresLedger> {
+  return openPostgresLedger({ connectionString: pgUrl({ port: pgPort }), schema: PG_SCHEMA, userSchema: PG_EFFECTS });
+}
+
+async function withPgClient<T>(run: (c: PgClient) => Promise<T>): Promise<T> {
+  const c = new PgClient({ connectionString: pgUrl({ port: pgPort }), options: `-c search_path=${PG_SCHEMA}` });
+  await c.connect();
+  try {
+    return await run(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The rows compare durable transactions only: refuse a server that does not flush the WAL at COMMIT. */
+async function checkPgDurable(): Promise<void> {
+  const r = await withPgClient((c) => c.query<{ name: string; setting: string }>(
+    "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name"));
+  const off = r.rows.filter((x) => x.setting !== 'on');
+  if (r.rows.length !== 3 || off.length > 0) {
+    throw new Error(`bench: the PostgreSQL server on port ${pgPort} must run with fsync, synchronous_commit and full_page_writes on; ` +
+      `got ${r.rows.map((x) => `${x.name}=${x.setting}`).join(', ')}`);
+  }
+}
+
+async function truncatePg(): Promise<void> {
+  await withPgClient((c) => c.query('TRUNCATE effects, htmqc_partitions, htmqc_ranges, htmqc_absent, htmqc_dead_letters'));
+}
+
+async function countEffects(): Promise<{ rows: number; distinct: number }> {
+  const r = await withPgClient((c) => c.query<{ rows: string; distinct: string }>(
+    'SELECT count(*) AS rows, count(DISTINCT (p, o)) AS distinct FROM effects'));
+  return { rows: Number(r.rows[0]!.rows), distinct: Number(r.rows[0]!.distinct) };
+}
+
+// 65,535 bind parameters per statement (the protocol's Int16 count), 3 per row.
+const PG_ROWS_PER_INSERT = Math.floor(65535 / 3);
+
+/**
+ * (i): the at-least-once consumer a competent user writes against the same
+ * server.  Per kafkajs batch (one partition's share of a fetch), on its own
+ * pooled connection (one per concurrently consumed partition): BEGIN, the
+ * batch's rows as ONE multi-row INSERT with bind parameters (chunked at the
+ * protocol's parameter limit), COMMIT; then resolveOffset of the batch's last
+ * offset and commitOffsetsIfNecessary.  A multi-row INSERT rather than a
+ * prepared statement in a loop: node-postgres waits for each answer before
+ * sending the next query, so a loop costs a round trip per record (and the
+ * server a statement each), the multi-row INSERT one per batch.  A crash
+ * between COMMIT and the Kafka offset commit inserts the batch again: the
+ * duplicates at-least-once allows.
+ */
+async function drainKafkajsPg(kafka: Kafka, topic: string, group: string, n: number, valueBytes: number, partitions: number): Promise<DrainRun> {
+  await truncatePg();
+  const pool = new PgPool({ connectionString: pgUrl({ port: pgPort }), options: `-c search_path=${PG_SCHEMA}`, max: args.pgConnections });
+  const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 250 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let joinedAt = 0;
+  let transactions = 0;
+  let trips = 0;
+  const txMs: number[] = [];
+  const statements = new Map<number, string>();
+  const insertSql = (rows: number): string => {
+    let sql = statements.get(rows);
+    if (sql === undefined) {
+      const values: string[] = [];
+      for (let i = 0; i < rows; i++) values.push(`($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`);
+      sql = `INSERT INTO effects (p, o, v) VALUES ${values.join(', ')}`;
+      statements.set(rows, sql);
+    }
+    return sql;
+  };
+  consumer.on(consumer.events.GROUP_JOIN, () => { if (joinedAt === 0) joinedAt = performance.now(); });
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  await new Promise<void>((resolve, reject) => {
+    void consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: partitions,
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const messages = batch.messages;
+        if (messages.length === 0 || !isRunning() || isStale()) return;
+        const c = await pool.connect();
+        const tx0 = performance.now();
+        try {
+          await c.query('BEGIN');
+          for (let from = 0; from < messages.length; from += PG_ROWS_PER_INSERT) {
+            const chunk = messages.slice(from, from + PG_ROWS_PER_INSERT);
+            const params: unknown[] = [];
+            for (const m of chunk) params.push(batch.partition, m.offset, m.value);
+            await c.query(insertSql(chunk.length), params);
+            trips++;
+          }
+          await c.query('COMMIT');
+          trips += 2;
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          reject(e);
+          throw e;
+        } finally {
+          c.release();
+        }
+        txMs.push(performance.now() - tx0);
+        transactions++;
+        resolveOffset(messages[messages.length - 1]!.offset);
+        await commitOffsetsIfNecessary();
+        seen += messages.length;
+        if (seen >= n) resolve();
+      },
+    });
+  });
+  const t1 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0).utilization;
+  await consumer.disconnect();
+  await pool.end();
+  const rows = await countEffects();
+  if (rows.distinct < n) throw new Error(`bench (i): ${n} records handled but the effect table holds only ${rows.distinct} distinct offsets`);
+  const ms = t1 - (joinedAt || t0);
+  const dur = Float64Array.from(txMs).sort();
+  const txTotal = txMs.reduce((a, b) => a + b, 0);
+  return {
+    variant: 'kafkajsPg', records: seen, ms: r1(ms), totalMs: r1(t1 - t0),
+    msgPerSec: Math.round((seen * 1000) / ms), mbPerSec: r2((seen * valueBytes) / 1e6 / (ms / 1000)),
+    cpuMsPer1k: r3(((cpu.user + cpu.system) / 1000 / seen) * 1000), elu: r3(elu),
+    ledgerCommits: transactions, ledgerMs: Math.round(txTotal), ledgerShare: r3(txTotal / ms), recordsPerCommit: r1(seen / Math.max(1, transactions)),
+    ledgerCommitP50Ms: r3(pct(dur, 0.5)), ledgerCommitP99Ms: r3(pct(dur, 0.99)),
+    roundTripsPerCommit: r2(trips / Math.max(1, transactions)), effectRows: rows.rows, distinctEffectRows: rows.distinct,
+  };
+}
+
 /** kcat -C from the beginning to the end of every partition, counting printed offsets. */
 function drainKcat(topic: string, n: number, valueBytes: number): Promise<DrainRun> {
   return new Promise((resolve, reject) => {
@@ -375,14 +594,34 @@ interface ThroughputResult {
   reps: number;
   fillMs: number;
   runs: DrainRun[];
-  median: Record<Variant, { msgPerSec: number; mbPerSec: number; cpuMsPer1k: number | null; ledgerShare?: number }>;
+  /** The rows run (--variants), in table order. */
+  variants: Variant[];
+  median: Partial<Record<Variant, {
+    msgPerSec: number; mbPerSec: number; cpuMsPer1k: number | null; ledgerShare?: number;
+    /** h and i: the median over the runs of each run's transaction p50 / p99, records and round trips per transaction. */
+    commitP50Ms?: number; commitP99Ms?: number; recordsPerCommit?: number; roundTripsPerCommit?: number;
+  }>>;
+  /** A ratio whose rows were not both run is null. */
   ratios: {
-    aOverC: number; aOverD: number; aOverB: number; cOverD: number; eOverC: number; eOverA: number;
-    /** The median of the per-round a/c: each pair ran back to back, so load from elsewhere on the host cancels more. */
-    aOverCPaired: number;
-    perRound: { aOverC: number; aOverD: number; eOverC: number }[];
+    aOverC: number | null; aOverD: number | null; aOverB: number | null; cOverD: number | null; eOverC: number | null; eOverA: number | null;
+    /** h/i: htmqc exactly-once on PostgreSQL over the hand-written at-least-once consumer on the same server. */
+    hOverI: number | null; hOverE: number | null;
+    /** The median of the per-round a/c (h/i): each pair ran back to back, so load from elsewhere on the host cancels more. */
+    aOverCPaired: number | null;
+    hOverIPaired: number | null;
+    perRound: { aOverC: number | null; aOverD: number | null; eOverC: number | null; hOverI: number | null }[];
   };
-  targets: { aOverCAtLeast09: boolean };
+  targets: { aOverCAtLeast09: boolean | null; hOverIAtLeast1: boolean | null };
+}
+
+/** x / y rounded, or null when a row was not run. */
+function ratio(x: DrainRun | { msgPerSec: number } | undefined, y: DrainRun | { msgPerSec: number } | undefined): number | null {
+  return x === undefined || y === undefined ? null : r3(x.msgPerSec / y.msgPerSec);
+}
+
+function medianOrNull(xs: readonly (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length === 0 ? null : r3(median(v));
 }
 
 let groupSeq = 0;
@@ -391,6 +630,7 @@ async function scenarioThroughput(kafka: Kafka, valueBytes: number): Promise<Thr
   const topic = `bench-tp-${valueBytes}`;
   const N = args.records;
   const P = args.partitions;
+  const variants = ALL_VARIANTS.filter((v) => args.variants.has(LETTER[v]));
   log(`throughput ${valueBytes} B: filling ${fmtInt(N)} records`);
   const fillMs = await fillTopic(kafka, topic, N, valueBytes, P);
   log(`throughput ${valueBytes} B: filled in ${Math.round(fillMs)} ms`);
@@ -401,55 +641,81 @@ async function scenarioThroughput(kafka: Kafka, valueBytes: number): Promise<Thr
   log(`throughput ${valueBytes} B: warm-up drains (not measured)`);
   await drainKafkajs(kafka, topic, `bench-warmup-${valueBytes}-${groupSeq++}`, N, valueBytes, P);
   await drainHtmqc(kafka, topic, `warmup-${valueBytes}-${groupSeq++}`, valueBytes, { core: 'native', until: N });
+  if (variants.includes('htmqcPg') || variants.includes('kafkajsPg')) {
+    await drainHtmqc(kafka, topic, `warmup-pg-${valueBytes}-${groupSeq++}`, valueBytes, { core: 'native', ledger: 'postgres', until: N });
+  }
   const runs: DrainRun[] = [];
-  const perRound: { aOverC: number; aOverD: number; eOverC: number }[] = [];
+  const perRound: ThroughputResult['ratios']['perRound'] = [];
   for (let rep = 0; rep < args.reps; rep++) {
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + rep) % VARIANTS.length]!);
+    const order = variants.map((_, i) => variants[(i + rep) % variants.length]!);
     const round: Partial<Record<Variant, DrainRun>> = {};
     for (const v of order) {
       const name = `${v}-${valueBytes}-${rep}-${groupSeq++}`;
       let run: DrainRun;
       if (v === 'htmqcNative' || v === 'htmqcTs') run = await drainHtmqc(kafka, topic, name, valueBytes, { core: v === 'htmqcNative' ? 'native' : 'ts', until: N });
       else if (v === 'htmqcEffect') run = await drainHtmqc(kafka, topic, name, valueBytes, { core: 'native', effect: true, until: N });
+      else if (v === 'htmqcPg') run = await drainHtmqc(kafka, topic, name, valueBytes, { core: 'native', ledger: 'postgres', until: N });
       else if (v === 'kafkajs') run = await drainKafkajs(kafka, topic, `bench-${name}`, N, valueBytes, P);
+      else if (v === 'kafkajsPg') run = await drainKafkajsPg(kafka, topic, `bench-${name}`, N, valueBytes, P);
       else run = await drainKcat(topic, N, valueBytes);
-      log(`  round ${rep + 1}/${args.reps} ${v.padEnd(12)} ${fmtInt(run.msgPerSec).padStart(10)} msg/s  ${run.mbPerSec} MB/s  cpu ${run.cpuMsPer1k ?? '-'} ms/1k  ledger share ${run.ledgerShare ?? '-'}`);
+      const tx = run.roundTripsPerCommit === undefined ? ''
+        : `  tx ${run.ledgerCommits} p50 ${run.ledgerCommitP50Ms} p99 ${run.ledgerCommitP99Ms} ms, ${run.recordsPerCommit} rec, ${run.roundTripsPerCommit} trips`;
+      log(`  round ${rep + 1}/${args.reps} ${v.padEnd(12)} ${fmtInt(run.msgPerSec).padStart(10)} msg/s  ${run.mbPerSec} MB/s  cpu ${run.cpuMsPer1k ?? '-'} ms/1k  ledger share ${run.ledgerShare ?? '-'}${tx}`);
       runs.push(run);
       round[v] = run;
     }
     perRound.push({
-      aOverC: r3(round.htmqcNative!.msgPerSec / round.kafkajs!.msgPerSec), aOverD: r3(round.htmqcNative!.msgPerSec / round.kcat!.msgPerSec),
-      eOverC: r3(round.htmqcEffect!.msgPerSec / round.kafkajs!.msgPerSec),
+      aOverC: ratio(round.htmqcNative, round.kafkajs), aOverD: ratio(round.htmqcNative, round.kcat),
+      eOverC: ratio(round.htmqcEffect, round.kafkajs), hOverI: ratio(round.htmqcPg, round.kafkajsPg),
     });
   }
-  const med = {} as ThroughputResult['median'];
-  for (const v of VARIANTS) {
+  const med: ThroughputResult['median'] = {};
+  for (const v of variants) {
     const rs = runs.filter((r) => r.variant === v);
     const cpu = rs.map((r) => r.cpuMsPer1k).filter((x): x is number => x !== null);
     const share = rs.map((r) => r.ledgerShare).filter((x): x is number => x !== undefined);
+    const tx = rs.every((r) => r.roundTripsPerCommit !== undefined) ? {
+      commitP50Ms: r3(median(rs.map((r) => r.ledgerCommitP50Ms!))), commitP99Ms: r3(median(rs.map((r) => r.ledgerCommitP99Ms!))),
+      recordsPerCommit: r1(median(rs.map((r) => r.recordsPerCommit!))), roundTripsPerCommit: r2(median(rs.map((r) => r.roundTripsPerCommit!))),
+    } : {};
     med[v] = {
       msgPerSec: Math.round(median(rs.map((r) => r.msgPerSec))), mbPerSec: r2(median(rs.map((r) => r.mbPerSec))),
-      cpuMsPer1k: cpu.length ? r3(median(cpu)) : null, ...(share.length ? { ledgerShare: r3(median(share)) } : {}),
+      cpuMsPer1k: cpu.length ? r3(median(cpu)) : null, ...(share.length ? { ledgerShare: r3(median(share)) } : {}), ...tx,
     };
   }
-  const ratios = {
-    aOverC: r3(med.htmqcNative.msgPerSec / med.kafkajs.msgPerSec), aOverD: r3(med.htmqcNative.msgPerSec / med.kcat.msgPerSec),
-    aOverB: r3(med.htmqcNative.msgPerSec / med.htmqcTs.msgPerSec), cOverD: r3(med.kafkajs.msgPerSec / med.kcat.msgPerSec),
-    eOverC: r3(med.htmqcEffect.msgPerSec / med.kafkajs.msgPerSec), eOverA: r3(med.htmqcEffect.msgPerSec / med.htmqcNative.msgPerSec),
-    aOverCPaired: r3(median(perRound.map((p) => p.aOverC))), perRound,
+  const ratios: ThroughputResult['ratios'] = {
+    aOverC: ratio(med.htmqcNative, med.kafkajs), aOverD: ratio(med.htmqcNative, med.kcat),
+    aOverB: ratio(med.htmqcNative, med.htmqcTs), cOverD: ratio(med.kafkajs, med.kcat),
+    eOverC: ratio(med.htmqcEffect, med.kafkajs), eOverA: ratio(med.htmqcEffect, med.htmqcNative),
+    hOverI: ratio(med.htmqcPg, med.kafkajsPg), hOverE: ratio(med.htmqcPg, med.htmqcEffect),
+    aOverCPaired: medianOrNull(perRound.map((p) => p.aOverC)), hOverIPaired: medianOrNull(perRound.map((p) => p.hOverI)), perRound,
   };
   const result: ThroughputResult = {
-    bench: 'throughput', records: N, valueBytes, partitions: P, reps: args.reps, fillMs: Math.round(fillMs), runs, median: med, ratios,
-    targets: { aOverCAtLeast09: ratios.aOverC >= 0.9 },
+    bench: 'throughput', records: N, valueBytes, partitions: P, reps: args.reps, fillMs: Math.round(fillMs), variants, runs, median: med, ratios,
+    targets: {
+      aOverCAtLeast09: ratios.aOverC === null ? null : ratios.aOverC >= 0.9,
+      hOverIAtLeast1: ratios.hOverI === null ? null : ratios.hOverI >= 1.0,
+    },
   };
+  const met = (t: boolean | null): string => (t === null ? 'not run' : t ? 'met' : 'MISSED');
   console.log(`\nThroughput: ${fmtInt(N)} records x ${valueBytes} B, ${P} partitions, median of ${args.reps} interleaved rounds`);
-  console.log('consumer'.padEnd(54) + 'msg/s'.padStart(11) + 'MB/s'.padStart(9) + 'CPU ms/1k'.padStart(11) + 'ledger%'.padStart(9));
-  for (const v of VARIANTS) {
-    const m = med[v];
-    console.log(LABEL[v].padEnd(54) + fmtInt(m.msgPerSec).padStart(11) + m.mbPerSec.toFixed(2).padStart(9)
+  console.log('consumer'.padEnd(64) + 'msg/s'.padStart(11) + 'MB/s'.padStart(9) + 'CPU ms/1k'.padStart(11) + 'ledger%'.padStart(9));
+  for (const v of variants) {
+    const m = med[v]!;
+    console.log(LABEL[v].padEnd(64) + fmtInt(m.msgPerSec).padStart(11) + m.mbPerSec.toFixed(2).padStart(9)
       + (m.cpuMsPer1k === null ? '-' : m.cpuMsPer1k.toFixed(3)).padStart(11) + (m.ledgerShare === undefined ? '-' : `${(m.ledgerShare * 100).toFixed(0)}%`).padStart(9));
   }
-  console.log(`ratios: a/c ${ratios.aOverC} (target >= 0.9: ${result.targets.aOverCAtLeast09 ? 'met' : 'MISSED'}; median of the per-round a/c ${ratios.aOverCPaired}), a/d ${ratios.aOverD}, a/b ${ratios.aOverB}, c/d ${ratios.cOverD}, e/c ${ratios.eOverC}, e/a ${ratios.eOverA}; per round a/c ${perRound.map((p) => p.aOverC).join(' ')}, e/c ${perRound.map((p) => p.eOverC).join(' ')}`);
+  for (const v of ['htmqcPg', 'kafkajsPg'] as const) {
+    const m = med[v];
+    if (m?.roundTripsPerCommit === undefined) continue;
+    const what = v === 'htmqcPg' ? '(h) ledger commit (commit() call to answer)' : '(i) batch transaction (BEGIN to COMMIT answered)';
+    console.log(`${what}: p50 ${m.commitP50Ms} ms, p99 ${m.commitP99Ms} ms, ${m.recordsPerCommit} records, ${m.roundTripsPerCommit} round trips each (medians over the runs)`);
+  }
+  const per = (k: 'aOverC' | 'eOverC' | 'hOverI'): string => perRound.map((p) => p[k] ?? '-').join(' ');
+  console.log(`ratios: a/c ${ratios.aOverC ?? '-'} (target >= 0.9: ${met(result.targets.aOverCAtLeast09)}; median of the per-round a/c ${ratios.aOverCPaired ?? '-'}), ` +
+    `a/d ${ratios.aOverD ?? '-'}, a/b ${ratios.aOverB ?? '-'}, c/d ${ratios.cOverD ?? '-'}, e/c ${ratios.eOverC ?? '-'}, e/a ${ratios.eOverA ?? '-'}; ` +
+    `h/i ${ratios.hOverI ?? '-'} (target >= 1.0: ${met(result.targets.hOverIAtLeast1)}; median of the per-round h/i ${ratios.hOverIPaired ?? '-'}), h/e ${ratios.hOverE ?? '-'}; ` +
+    `per round a/c ${per('aOverC')}, e/c ${per('eOverC')}, h/i ${per('hOverI')}`);
   console.log(JSON.stringify({ ...result, runs: undefined }));
   return result;
 }
@@ -882,7 +1148,16 @@ async function main(): Promise<void> {
     await wipeBroker(opts);
     const b = await startBroker(opts);
     log(`broker ready on ${b.address} after ${b.startupMs} ms`);
+    let pgStarted = false;
     try {
+      if (args.only.has('throughput') && (args.variants.has('h') || args.variants.has('i'))) {
+        const pg = await startPg({ port: pgPort });
+        pgStarted = !pg.alreadyRunning;
+        log(`PostgreSQL ${pg.alreadyRunning ? 'already running' : `ready after ${pg.startupMs} ms`} on port ${pgPort} (fsync, synchronous_commit on)`);
+        await checkPgDurable();
+        // Creates the ledger's tables and the effect table once; every drain truncates them.
+        await (await openPgLedger()).close();
+      }
       const kafka = client('bench-main');
       const tp: ThroughputResult[] = [];
       if (args.only.has('throughput')) {
@@ -905,6 +1180,7 @@ async function main(): Promise<void> {
         write();
       }
     } finally {
+      if (pgStarted) await stopPg({ port: pgPort });
       await stopBroker(opts);
     }
   }

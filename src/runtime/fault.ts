@@ -13,7 +13,8 @@ export type FaultPoint =
   | 'after-handlers-before-ledger'       // effects queued, the ledger transaction not begun
   | 'after-ledger-before-broker-commit'  // the ledger transaction is durable, nothing after it ran
   | 'mid-rebalance'                      // some partitions of a join fenced, others not yet
-  | 'mid-dead-letter';                   // a DeadLetter command issued, its outcome not committed
+  | 'mid-dead-letter'                    // a DeadLetter command issued, its outcome not committed
+  | 'ledger-commit-sent-before-reply';   // PostgreSQL ledger: the script ending in COMMIT written to the socket, its answer not read
 
 const armed = process.env.HTMQC_FAULT;
 const after = Math.max(1, Number(process.env.HTMQC_FAULT_AFTER ?? '1') || 1);

@@ -94,7 +94,8 @@ describe('PostgreSQL ledger: the lost answer (real server)', function () {
     const ledger = await openPostgresLedger({ connectionString: proxied, schema: freshSchema('lost_c'), userSchema: slowCommit(1.5) });
     try {
       const { epoch } = await ledger.fence(p0);
-      proxy.cutClientAfterSending = Buffer.from('\n;\nCOMMIT');
+      // The COMMIT's Parse message of the pipelined round trip 2: an empty statement name, then the text.
+      proxy.cutClientAfterSending = Buffer.from('\u0000COMMIT\u0000');
       const results = await ledger.commit([{ ...p0, epoch, expectedNext: 0, upTo: 1, outcomes: [
         done({ sql: 'INSERT INTO slow VALUES ($1)', params: [1] })] }]);
       assert.equal(proxy.cuts, 1);

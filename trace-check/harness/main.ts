@@ -1,12 +1,24 @@
 // The crash-injection soak: a real broker, a group of traced consumer
-// processes sharing one SQLite ledger, and faults on a schedule; then the
-// fast checker, a TLC check of a slice of the merged trace, and the audit.
+// processes sharing one ledger, and faults on a schedule; then the fast
+// checker, a TLC check of a slice of the merged trace, and the audit.
 //
 //   node dist/trace-check/harness/main.js [--messages N] [--partitions P]
 //        [--members M] [--kills K] [--broker-restarts R] [--zombies Z]
 //        [--joins J] [--window W] [--poison-every E] [--port PORT]
 //        [--tlc-records N | --no-tlc] [--unsafe broker-commit-first] [--seed S]
 //        [--kill-kinds sigkill,after-handlers-before-ledger,...]
+//        [--ledger sqlite|postgres] [--pg-port PORT] [--pg-restarts N]
+//        [--pg-terminations N] [--cluster] [--cluster-port BASE]
+//
+// Two shapes.  --ledger sqlite (the default): one broker, members sharing one
+// SQLite file.  --ledger postgres: members share nothing but the broker
+// addresses and a PostgreSQL URL (no file); it implies --cluster, a
+// three-broker KRaft cluster (RF 3, min.insync.replicas 2, the producer
+// acks=all), where a "broker restart" is a kill -9 + restart of the current
+// leader of a partition.  It adds three faults: pg_terminate_backend of every
+// ledger connection of the members (as the superuser), kill -9 of the
+// postmaster + restart through crash recovery, and the kill point
+// ledger-commit-sent-before-reply.
 //
 // The schedule.  Messages are produced in chunks, one before each fault and
 // one at the end, so consumption cannot outrun the faults.  Before each
@@ -30,12 +42,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { openPostgresLedger } from '../../src/ledger/postgres';
 import { brokerAddress, kill9Broker, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../tools/kafka/broker';
-import { audit, dumpLedger, formatAudit, type AuditReport } from '../audit/audit';
+import { KafkaCluster, type ClusterNode } from '../../tools/kafka/cluster';
+import { killPg, pgUrl, startPg, stopPg } from '../../tools/postgres/pg';
+import { audit, dumpContents, formatAudit, readLedgerContents, type AuditReport, type LedgerLocation } from '../audit/audit';
 import { checkTraces, expandFiles, formatResult } from '../checker/main';
 import type { CheckResult } from '../checker/replay';
 import { runTlcOnMerged, type TlcResult } from '../tlc/generate';
-import { EFFECTS_DDL, type SoakWorkerMessage, type SoakWorkerOptions } from './worker';
+import { EFFECTS_DDL, EFFECTS_DDL_PG, type SoakWorkerMessage, type SoakWorkerOptions } from './worker';
 
 export interface SoakOptions {
   messages: number;
@@ -60,11 +76,22 @@ export interface SoakOptions {
   timeoutSec: number;
   workDir?: string;
   log?: (line: string) => void;
+  ledger: 'sqlite' | 'postgres';
+  /** A three-broker cluster instead of one broker (implied by ledger postgres). */
+  cluster: boolean;
+  /** Client port of the cluster's node 1 (nodes base..base+2, controllers base+10..base+12). */
+  clusterPort: number;
+  pgPort: number;
+  /** kill -9 of the postmaster, then a restart through crash recovery. */
+  pgRestarts: number;
+  /** pg_terminate_backend of every ledger connection of the members. */
+  pgTerminations: number;
 }
 
 export const DEFAULTS: SoakOptions = {
   messages: 100000, partitions: 6, members: 3, kills: 20, brokerRestarts: 2, zombies: 1, joins: 2, window: 400, maxRetries: 1,
   poisonEvery: 500, valueBytes: 100, port: 19592, tlcRecords: 150, seed: 1, timeoutSec: 540,
+  ledger: 'sqlite', cluster: false, clusterPort: 19800, pgPort: 15432, pgRestarts: 0, pgTerminations: 0,
 };
 
 export interface SoakResult {
@@ -76,6 +103,13 @@ export interface SoakResult {
   readonly brokerRestarts: number;
   readonly zombies: number;
   readonly joins: number;
+  readonly pgRestarts: number;
+  /** Backends ended by pg_terminate_backend, over every termination. */
+  readonly connectionsTerminated: number;
+  /** Cluster runs: each leader kill as partition, node and the new leader seen while it was down. */
+  readonly leaderKills: readonly { partition: number; node: number; newLeader: number }[];
+  /** Records the producer had acknowledged (acks=all) that the topic does not hold at the end. */
+  readonly absentFromTopic: number;
   readonly completed: boolean;
   readonly check: CheckResult;
   readonly audit: AuditReport;
@@ -85,8 +119,16 @@ export interface SoakResult {
 }
 
 const FAULT_POINTS = ['after-handlers-before-ledger', 'after-ledger-before-broker-commit', 'mid-rebalance', 'mid-dead-letter'] as const;
-export const KILL_KINDS = ['sigkill', ...FAULT_POINTS] as const;
+/** A point only the PostgreSQL ledger has: a SQLite COMMIT is a call inside the process, with no reply in flight. */
+const PG_FAULT_POINTS = ['ledger-commit-sent-before-reply'] as const;
+export const KILL_KINDS = ['sigkill', ...FAULT_POINTS, ...PG_FAULT_POINTS] as const;
 export type KillKind = typeof KILL_KINDS[number];
+/** The kinds a run rotates over by default: every point its ledger has. */
+export function defaultKillKinds(ledger: SoakOptions['ledger']): readonly KillKind[] {
+  return ledger === 'postgres' ? KILL_KINDS : ['sigkill', ...FAULT_POINTS];
+}
+/** application_name of the PostgreSQL ledger's connections (src/ledger/postgres/pool.ts). */
+const LEDGER_APPLICATION_NAME = 'htmqc-ledger';
 
 const SESSION_TIMEOUT = 3000;
 /** How long an armed member may take to join the group and be assigned partitions. */
@@ -118,46 +160,81 @@ interface Member {
 
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
+  const stops: { what: string; stop: () => Promise<unknown> }[] = [];
+  try {
+    return await soakOn(opts, log, stops);
+  } finally {
+    // What the run started is stopped however it ended (a failed topic creation too).
+    for (const s of stops.reverse()) await s.stop().catch((e: unknown) => log(`soak: stopping ${s.what} failed: ${String(e)}`));
+  }
+}
+
+async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { what: string; stop: () => Promise<unknown> }[]):
+  Promise<SoakResult> {
   const t0 = Date.now();
   const random = rng(opts.seed);
   const root = repoRoot();
+  const useCluster = opts.cluster || opts.ledger === 'postgres';
+  const brokerOverrides = ['group.min.session.timeout.ms=1000', 'group.initial.rebalance.delay.ms=0', 'num.partitions=1'];
+  const cluster = useCluster ? new KafkaCluster({ basePort: opts.clusterPort, overrides: brokerOverrides }) : undefined;
   const broker: BrokerOptions = {
     port: opts.port, controllerPort: opts.port + 1,
     dataDir: path.join(root, '.cache', 'kafka-run', `test-soak-${opts.port}`),
-    overrides: ['group.min.session.timeout.ms=1000', 'group.initial.rebalance.delay.ms=0', 'num.partitions=1'],
+    overrides: brokerOverrides,
   };
-  const brokers = brokerAddress(broker);
-  const workDir = opts.workDir ?? path.join(root, '.cache', 'soak', `run-${opts.port}`);
+  const brokers = cluster !== undefined ? cluster.addresses() : [brokerAddress(broker)];
+  const workDir = opts.workDir ?? path.join(root, '.cache', 'soak', `run-${opts.ledger === 'postgres' ? `pg-${opts.pgPort}` : opts.port}`);
   fs.rmSync(workDir, { recursive: true, force: true });
   const traceDir = path.join(workDir, 'traces');
   fs.mkdirSync(traceDir, { recursive: true });
   const db = path.join(workDir, 'ledger.db');
-  const topic = `soak-${opts.seed}-${Date.now().toString(36)}`;
+  const stamp = Date.now().toString(36);
+  const topic = `soak-${opts.seed}-${stamp}`;
   const groupId = `g-${topic}`;
-  {
+  const pg = { port: opts.pgPort };
+  // One schema per run: a run's rows never mix with an earlier run's.
+  const ledgerAt: LedgerLocation = opts.ledger === 'postgres'
+    ? { kind: 'postgres', url: pgUrl(pg), schema: `soak_${opts.seed}_${stamp}` }
+    : { kind: 'sqlite', db };
+  if (ledgerAt.kind === 'sqlite') {
     const d = new Database(db);
     d.pragma('journal_mode = WAL');
     d.exec(EFFECTS_DDL);
     d.close();
+  } else {
+    const s = await startPg(pg);
+    stops.push({ what: 'PostgreSQL', stop: () => stopPg(pg) });
+    const l = await openPostgresLedger({ connectionString: ledgerAt.url, schema: ledgerAt.schema, userSchema: EFFECTS_DDL_PG });
+    await l.close();
+    log(`soak: PostgreSQL ${ledgerAt.url} (pid ${s.pid}), schema ${ledgerAt.schema}`);
   }
 
-  await wipeBroker(broker);
-  const started = await startBroker(broker);
-  log(`soak: broker ${brokers} up in ${started.startupMs} ms; work dir ${path.relative(process.cwd(), workDir)}`);
+  if (cluster !== undefined) {
+    await cluster.wipe();
+    stops.push({ what: 'the cluster', stop: () => cluster.stop() });
+    const ms = await cluster.start();
+    log(`soak: three-broker cluster ${brokers.join(',')} up in ${ms} ms; work dir ${path.relative(process.cwd(), workDir)}`);
+  } else {
+    await wipeBroker(broker);
+    stops.push({ what: 'the broker', stop: () => stopBroker(broker) });
+    const started = await startBroker(broker);
+    log(`soak: broker ${brokers[0]} up in ${started.startupMs} ms; work dir ${path.relative(process.cwd(), workDir)}`);
+  }
   const kafka = new Kafka({
-    clientId: 'htmqc-soak', brokers: [brokers], logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 15000,
+    clientId: 'htmqc-soak', brokers: [...brokers], logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 15000,
     retry: { retries: 60, initialRetryTime: 200, maxRetryTime: 2000 },
   });
   const members: Member[] = [];
   const killsByKind: Record<string, number> = {};
-  let kills = 0, restarts = 0, zombies = 0, joins = 0, produced = 0, memberCount = 0;
+  let kills = 0, restarts = 0, zombies = 0, joins = 0, produced = 0, memberCount = 0, pgRestarts = 0, terminated = 0;
+  const leaderKills: { partition: number; node: number; newLeader: number }[] = [];
   const workerJs = path.join(__dirname, 'worker.js');
 
   const forkMember = (armed?: KillKind): Member => {
     const index = memberCount++;
     const trace = path.join(traceDir, `m${String(index).padStart(3, '0')}.ndjson`);
     const wo: SoakWorkerOptions = {
-      brokers, groupId, topic, db, trace, window: opts.window, maxRetries: opts.maxRetries, retryBackoff: 10,
+      brokers, groupId, topic, ledger: ledgerAt, trace, window: opts.window, maxRetries: opts.maxRetries, retryBackoff: 10,
       poisonEvery: opts.poisonEvery, partitions: opts.partitions, sessionTimeout: SESSION_TIMEOUT, heartbeatInterval: 300,
     };
     const env: NodeJS.ProcessEnv = { ...process.env, HTMQC_TRACE_SYNC: '1' };
@@ -192,7 +269,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const live = (): Member[] => members.filter((m) => !m.exited && !m.stopping && m.armed === undefined);
   let finished = false;
 
-  const committed = (): number => {
+  /** Sum of the ledger's next over the topic's partitions; -1 while the ledger cannot be read. */
+  const committed = async (): Promise<number> => ledgerAt.kind === 'postgres' ? committedPg(ledgerAt, topic) : committedSqlite();
+  const committedSqlite = (): number => {
     try {
       const d = new Database(db, { readonly: true, timeout: 5000 });
       try {
@@ -207,16 +286,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let lastCommitted = 0;
   const progress = (): string =>
     `committed ${lastCommitted}/${produced} of ${opts.messages}; kills ${kills}/${opts.kills}; broker restarts ${restarts}/${opts.brokerRestarts}; ` +
+    (ledgerAt.kind === 'postgres' ? `pg restarts ${pgRestarts}/${opts.pgRestarts}; backends terminated ${terminated}; ` : '') +
     `zombies ${zombies}; joins ${joins}; members ${members.filter((m) => !m.exited).length}; ${((Date.now() - t0) / 1000).toFixed(0)} s`;
   const ticker = setInterval(() => {
-    const c = committed();
-    if (c >= 0) lastCommitted = c;
-    log(`soak: ${progress()}`);
+    void committed().then((c) => {
+      if (c >= 0) lastCommitted = c;
+      log(`soak: ${progress()}`);
+    });
   }, 2000);
 
   // --------------------------------------------------------- schedule --
-  type Event = 'kill' | 'broker' | 'zombie' | 'join';
+  type Event = 'kill' | 'broker' | 'zombie' | 'join' | 'pg-restart' | 'pg-terminate';
   const events: Event[] = [];
+  if (ledgerAt.kind === 'postgres') {
+    for (let i = 0; i < opts.pgRestarts; i++) events.push('pg-restart');
+    for (let i = 0; i < opts.pgTerminations; i++) events.push('pg-terminate');
+  }
   for (let i = 0; i < opts.kills; i++) events.push('kill');
   for (let i = 0; i < opts.brokerRestarts; i++) events.push('broker');
   for (let i = 0; i < opts.zombies; i++) events.push('zombie');
@@ -239,6 +324,27 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       await producer.send({ topic, acks: -1, messages });
       produced = upTo;
     }
+    await countTopic();
+  };
+  /**
+   * Records the topic holds, from the partitions' end offsets, and how many
+   * acknowledged records (acks=all) it does not: the consumer can only be
+   * asked to commit what the broker kept, and a record the broker
+   * acknowledged and then does not serve is reported, never waited for.
+   */
+  let inTopic = 0, absentFromTopic = 0;
+  const countTopic = async (): Promise<void> => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      inTopic = (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high), 0);
+    } finally {
+      await admin.disconnect();
+    }
+    if (produced - inTopic !== absentFromTopic) {
+      absentFromTopic = produced - inTopic;
+      log(`soak: the topic holds ${inTopic} records of ${produced} acknowledged (acks=all): ${absentFromTopic} acknowledged records absent`);
+    }
   };
   /** Until the member holds partitions or has exited; false on timeout. */
   const waitAssigned = async (m: Member, timeoutMs: number): Promise<boolean> => {
@@ -249,7 +355,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const waitCommitted = async (target: number, timeoutMs: number): Promise<boolean> => {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      const c = committed();
+      const c = await committed();
       if (c >= 0) lastCommitted = c;
       if (c >= target) return true;
       await sleep(200);
@@ -260,16 +366,26 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let completed = false;
   const deadline = t0 + opts.timeoutSec * 1000;
   let kindIndex = 0;
-  const killKinds = opts.killKinds !== undefined && opts.killKinds.length > 0 ? opts.killKinds : KILL_KINDS;
+  const killKinds = opts.killKinds !== undefined && opts.killKinds.length > 0 ? opts.killKinds : defaultKillKinds(opts.ledger);
   try {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: opts.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{
+        topic, numPartitions: opts.partitions, replicationFactor: cluster !== undefined ? 3 : 1,
+        configEntries: cluster !== undefined ? [{ name: 'min.insync.replicas', value: '2' }] : [],
+      }],
+      waitForLeaders: cluster === undefined,
+    });
+    // A node that has not read the new topic yet answers UNKNOWN_TOPIC_OR_PARTITION: ask the cluster until all replicas are in sync.
+    if (cluster !== undefined) {
+      for (let p = 0; p < opts.partitions; p++) await cluster.waitForPartition(topic, p, (st) => st.leader > 0 && st.isr.length === 3, 60000);
+    }
     await admin.disconnect();
     await producer.connect();
     for (let i = 0; i < opts.members; i++) forkMember();
     await produceChunk(0);
-    await waitCommitted(Math.floor(produced / 2), Math.max(5000, deadline - Date.now() - 60000));
+    await waitCommitted(Math.floor(inTopic / 2), Math.max(5000, deadline - Date.now() - 60000));
     for (let i = 0; i < events.length; i++) {
       let armed: Member | undefined;
       let armedKind: KillKind | undefined;
@@ -300,6 +416,23 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           break;
         }
         case 'broker': {
+          if (cluster !== undefined) {
+            const partition = Math.floor(random() * opts.partitions);
+            const node = await cluster.leaderOf(topic, partition);
+            if (node < 1 || node > 3) { log(`soak: ${topic}[${partition}] has no leader to kill (${node})`); break; }
+            log(`soak: kill -9 of node ${node}, the leader of ${topic}[${partition}]`);
+            await cluster.kill(node as ClusterNode);
+            const moved = await cluster.waitForPartition(topic, partition, (st) => st.leader > 0 && st.leader !== node, 30000)
+              .catch((e: unknown) => { log(`soak: ${String(e)}`); return { leader: -1 }; });
+            await sleep(1000);
+            await cluster.restart(node as ClusterNode);
+            await cluster.waitForPartition(topic, partition, (st) => st.isr.length === 3, 60000)
+              .catch((e: unknown) => log(`soak: ${String(e)}`));
+            leaderKills.push({ partition, node, newLeader: moved.leader });
+            restarts++;
+            log(`soak: node ${node} restarted; ${topic}[${partition}] was led by node ${moved.leader} meanwhile`);
+            break;
+          }
           log('soak: SIGKILL of the broker');
           await kill9Broker(broker);
           await sleep(1000);
@@ -319,6 +452,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           }
           break;
         }
+        case 'pg-restart': {
+          const pid = await killPg(pg);
+          log(`soak: kill -9 of the PostgreSQL postmaster (pid ${pid})`);
+          await sleep(2000);
+          const st = await startPg(pg);
+          pgRestarts++;
+          log(`soak: PostgreSQL restarted in ${st.startupMs} ms${st.recovered ? ', after crash recovery' : ' (no crash recovery in its log)'}`);
+          break;
+        }
+        case 'pg-terminate': {
+          const n = await terminateLedgerBackends(opts.pgPort);
+          terminated += n;
+          log(`soak: pg_terminate_backend of ${n} ledger connections`);
+          break;
+        }
         case 'join': {
           forkMember();
           await sleep(SESSION_TIMEOUT);
@@ -331,7 +479,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           break;
         }
       }
-      const before = produced;
+      const before = inTopic;
       await produceChunk(i + 1);
       if (armed !== undefined) {
         // It dies at its point once it handles records; if it never gets there it is killed here.
@@ -346,10 +494,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           killsByKind[k] = (killsByKind[k] ?? 0) + 1;
         }
       }
-      await waitCommitted(before + Math.floor((produced - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
+      await waitCommitted(before + Math.floor((inTopic - before) / 2), Math.max(5000, deadline - Date.now() - 60000));
     }
     await producer.disconnect();
-    completed = await waitCommitted(opts.messages, Math.max(10000, deadline - Date.now()));
+    await countTopic();
+    completed = await waitCommitted(inTopic, Math.max(10000, deadline - Date.now()));
     log(`soak: ${completed ? 'all committed' : 'TIMED OUT'}: ${progress()}`);
   } finally {
     finished = true;
@@ -374,8 +523,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       for (const o of await admin.fetchTopicOffsets(topic)) endOffsets[o.partition] = Number(o.high);
       await admin.disconnect();
     }
-    const ledger = dumpLedger(db, topic);
-    fs.writeFileSync(path.join(workDir, 'run.json'), JSON.stringify({ brokers, topic, db, endOffsets, maxRetries: opts.maxRetries, window: opts.window }, null, 1));
+    const ledger = dumpContents(await readLedgerContents(ledgerAt, topic));
+    fs.writeFileSync(path.join(workDir, 'run.json'), JSON.stringify({
+      brokers, topic, ...(ledgerAt.kind === 'sqlite' ? { db } : {}), ledger: ledgerAt, endOffsets, maxRetries: opts.maxRetries, window: opts.window,
+    }, null, 1));
     fs.writeFileSync(path.join(workDir, 'ledger.json'), JSON.stringify(ledger));
     const merged = path.join(workDir, 'merged.ndjson');
     check = checkTraces({
@@ -383,7 +534,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       ...(opts.tlcRecords > 0 ? { merged } : {}),
     });
     log(`soak: checker: ${formatResult(check)}`);
-    auditReport = await audit(brokers, topic, db, endOffsets);
+    auditReport = await audit(brokers, topic, ledgerAt, endOffsets);
     log(`soak: ${formatAudit(auditReport)}`);
     if (opts.tlcRecords > 0 && fs.existsSync(merged)) {
       tlc = await runTlcOnMerged(merged, path.join(workDir, 'tlc'), {
@@ -392,13 +543,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       log(`soak: TLC on the first ${tlc.records} merged records: ${tlc.ok ? 'a behaviour of DCSM' : 'NOT a behaviour'} (${tlc.summary})`);
     }
   } finally {
-    await stopBroker(broker).catch((e: unknown) => log(`soak: stopping the broker failed: ${String(e)}`));
+    if (cluster !== undefined) await cluster.stop().catch((e: unknown) => log(`soak: stopping the cluster failed: ${String(e)}`));
+    else await stopBroker(broker).catch((e: unknown) => log(`soak: stopping the broker failed: ${String(e)}`));
   }
   const seconds = (Date.now() - t0) / 1000;
   const ok = completed && check.ok && auditReport.duplicated === 0 && auditReport.lost === 0 && auditReport.orphans === 0 &&
     (tlc === undefined || tlc.ok);
   return {
-    options: opts, seconds, produced, kills, killsByKind, brokerRestarts: restarts, zombies, joins, completed,
+    options: opts, seconds, produced, kills, killsByKind, brokerRestarts: restarts, zombies, joins, pgRestarts,
+    connectionsTerminated: terminated, leaderKills, absentFromTopic, completed,
     check, audit: auditReport, tlc, workDir, ok,
   };
 }
@@ -439,16 +592,35 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
         break;
       }
       case '--work-dir': o.workDir = argv[++i]; break;
+      case '--ledger': {
+        const l = argv[++i];
+        if (l !== 'sqlite' && l !== 'postgres') throw new Error(`--ledger must be sqlite or postgres, got ${String(l)}`);
+        o.ledger = l;
+        break;
+      }
+      case '--cluster': o.cluster = true; break;
+      case '--cluster-port': o.clusterPort = num(); break;
+      case '--pg-port': o.pgPort = num(); break;
+      case '--pg-restarts': o.pgRestarts = num(); break;
+      case '--pg-terminations': o.pgTerminations = num(); break;
       default: throw new Error(`unknown option ${v}`);
     }
   }
+  if (o.ledger === 'postgres') o.cluster = true;
+  else if (o.pgRestarts > 0 || o.pgTerminations > 0) throw new Error('--pg-restarts and --pg-terminations need --ledger postgres');
+  const sqliteKind = o.ledger === 'sqlite' ? o.killKinds?.find((k) => (PG_FAULT_POINTS as readonly string[]).includes(k)) : undefined;
+  if (sqliteKind !== undefined) throw new Error(`--kill-kinds: ${sqliteKind} needs --ledger postgres`);
   return o;
 }
 
 export function summaryLine(r: SoakResult): string {
   return JSON.stringify({
-    soak: 'trace-check', messages: r.options.messages, produced: r.produced, seconds: Math.round(r.seconds),
+    soak: 'trace-check', ledger: r.options.ledger, brokers: r.options.cluster || r.options.ledger === 'postgres' ? 3 : 1,
+    messages: r.options.messages, produced: r.produced, seconds: Math.round(r.seconds),
     kills: r.kills, killsByKind: r.killsByKind, armed: armedCounts(r), brokerRestarts: r.brokerRestarts, zombies: r.zombies, joins: r.joins,
+    ...(r.options.ledger === 'postgres' ? { pgRestarts: r.pgRestarts, connectionsTerminated: r.connectionsTerminated } : {}),
+    ...(r.leaderKills.length > 0 ? { leaderKills: r.leaderKills } : {}),
+    acknowledgedAbsentFromTopic: r.absentFromTopic,
     completed: r.completed, checker: { ok: r.check.ok, records: r.check.records, recordsPerSecond: Math.round(r.check.records / r.check.seconds),
       lostCommitsInferred: r.check.lostCommitsInferred, lostFencesInferred: r.check.lostFencesInferred,
       violation: r.check.violation === undefined ? undefined : `${r.check.violation.file}:${r.check.violation.line}: ${r.check.violation.reason}` },
@@ -458,6 +630,40 @@ export function summaryLine(r: SoakResult): string {
     unsafe: r.options.unsafe === undefined ? undefined : { mode: r.options.unsafe, ...caught(r) },
     ok: r.ok,
   });
+}
+
+/** The committed count of a PostgreSQL ledger; -1 while the server is down or restarting. */
+async function committedPg(at: { url: string; schema: string }, topic: string): Promise<number> {
+  const c = new Client({ connectionString: at.url, application_name: 'htmqc-soak', connectionTimeoutMillis: 2000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    const r = await c.query<{ n: string }>(`SELECT coalesce(sum(next), 0) AS n FROM ${at.schema}.htmqc_partitions WHERE topic = $1`, [topic]);
+    return Number(r.rows[0]?.n ?? 0);
+  } catch {
+    return -1;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * pg_terminate_backend of every ledger connection (by application_name), as
+ * the cluster's superuser (pg.sh's initdb -U postgres): an operator's or a
+ * failover's cut, not a backend ending its own.  Returns how many it ended.
+ */
+async function terminateLedgerBackends(port: number): Promise<number> {
+  const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/htmqc`, application_name: 'htmqc-soak-admin' });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    const r = await c.query<{ ok: boolean }>(
+      'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+      [LEDGER_APPLICATION_NAME]);
+    return r.rows.filter((x) => x.ok).length;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 /** Armed members that reached their fault point, and those the harness killed because they did not. */
@@ -479,6 +685,9 @@ if (require.main === module) {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
   runSoak(parseSoakArgs(process.argv.slice(2))).then((r) => {
     console.log(summaryLine(r));
+    const shape = r.options.ledger === 'postgres' ? 'PostgreSQL ledger, three-broker cluster' : `SQLite ledger, ${r.options.cluster ? 'three-broker cluster' : 'one broker'}`;
+    console.log(`soak (${shape}): ${r.produced} messages in ${Math.round(r.seconds)} s`);
+    if (r.absentFromTopic > 0) console.log(`soak: WARNING: the broker does not hold ${r.absentFromTopic} records the producer had acknowledged (acks=all)`);
     console.log(r.ok ? 'SOAK OK: 0 duplicates, 0 losses' : 'SOAK FAILED');
     if (r.options.unsafe !== undefined) {
       const c = caught(r);

@@ -1,7 +1,8 @@
 // One consumer process of a soak run (trace-check/harness/main.ts): the
-// htmqc consumer with tracing on, a SQLite ledger shared by the group, and a
-// handler whose effect is one row of soak_effects per record (written through
-// tx, so it commits with the offset).  Every poisonEvery-th record of each
+// htmqc consumer with tracing on, a ledger shared by the group (a SQLite file,
+// or a PostgreSQL database of which the worker knows only the URL and its
+// schema), and a handler whose effect is one row of soak_effects per record
+// (written through tx, so it commits with the offset).  Every poisonEvery-th record of each
 // partition (value v goes to partition v % partitions, so the index of v in
 // its partition is floor(v / partitions)) always throws and ends
 // dead-lettered.  Tells the parent over IPC {type:'assigned', partitions, joins}
@@ -14,12 +15,13 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 import { Kafka, logLevel } from 'kafkajs';
 import { createConsumer, openSqliteLedger } from '../../src';
+import { openPostgresLedger } from '../../src/ledger/postgres';
 
 export interface SoakWorkerOptions {
-  brokers: string;
+  brokers: readonly string[];
   groupId: string;
   topic: string;
-  db: string;
+  ledger: { readonly kind: 'sqlite'; readonly db: string } | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
   trace: string;
   window: number;
   maxRetries: number;
@@ -46,14 +48,24 @@ export function isPoison(value: number, poisonEvery: number, partitions: number)
 
 export const EFFECTS_DDL =
   'CREATE TABLE IF NOT EXISTS soak_effects (partition INTEGER NOT NULL, offset INTEGER NOT NULL, pid INTEGER NOT NULL, value INTEGER NOT NULL)';
+/** The same table in PostgreSQL, where offset is a reserved word. */
+export const EFFECTS_DDL_PG =
+  'CREATE TABLE IF NOT EXISTS soak_effects (partition integer NOT NULL, "offset" bigint NOT NULL, pid integer NOT NULL, value integer NOT NULL)';
 
 async function main(): Promise<void> {
   const o = JSON.parse(process.argv[2]!) as SoakWorkerOptions;
   const kafka = new Kafka({
-    clientId: `htmqc-soak-${process.pid}`, brokers: [o.brokers], logLevel: logLevel.NOTHING,
+    clientId: `htmqc-soak-${process.pid}`, brokers: [...o.brokers], logLevel: logLevel.NOTHING,
     connectionTimeout: 3000, requestTimeout: 10000, retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2000 },
   });
-  const ledger = openSqliteLedger({ path: o.db, busyTimeoutMs: 20000 });
+  const pg = o.ledger.kind === 'postgres';
+  const ledger = o.ledger.kind === 'sqlite'
+    ? openSqliteLedger({ path: o.ledger.db, busyTimeoutMs: 20000 })
+    : await openUntilUp(() => openPostgresLedger({ connectionString: (o.ledger as { url: string }).url,
+      schema: (o.ledger as { schema: string }).schema, userSchema: EFFECTS_DDL_PG, connectTimeoutMs: 3000 }));
+  const insert = pg
+    ? 'INSERT INTO soak_effects (partition, "offset", pid, value) VALUES ($1, $2, $3, $4)'
+    : 'INSERT INTO soak_effects (partition, offset, pid, value) VALUES (?, ?, ?, ?)';
   const consumer = createConsumer({
     kafka, groupId: o.groupId, topics: [o.topic], ledger, trace: o.trace,
     maxInFlightPerPartition: o.window, maxRetries: o.maxRetries, retryBackoff: o.retryBackoff,
@@ -65,7 +77,7 @@ async function main(): Promise<void> {
     handler: (m, tx) => {
       const value = m.value === null ? -1 : Number(m.value.toString('latin1', 0, 10));
       if (isPoison(value, o.poisonEvery, o.partitions)) throw new Error(`poison record ${value}`);
-      tx.execute('INSERT INTO soak_effects (partition, offset, pid, value) VALUES (?, ?, ?, ?)', [m.partition, m.offset, process.pid, value]);
+      tx.execute(insert, [m.partition, m.offset, process.pid, value]);
     },
   });
   // A fatal ledger error stops the consumer on its own: this process ends with it (onError printed nothing).
@@ -99,6 +111,18 @@ async function main(): Promise<void> {
   watch.unref();
   await consumer.start();
   send({ type: 'ready' });
+}
+
+/** A member started while PostgreSQL restarts waits for it, as a supervised process would. */
+async function openUntilUp<T>(open: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (e) {
+      if (attempt >= 60) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 if (require.main === module) {

@@ -18,6 +18,8 @@ export class Connection {
   broken = false;
   /** Effect statements PREPAREd on this session: SQL text -> statement name. */
   readonly prepared = new Map<string, string>();
+  /** Queries sent on this connection; while a commit holds it, its delta is that commit's round trips. */
+  roundTrips = 0;
   private nextName = 0;
 
   constructor(
@@ -31,6 +33,7 @@ export class Connection {
   /** One query (one round trip); text with parameters uses the extended protocol. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     this.counters.roundTrips++;
+    this.roundTrips++;
     return params === undefined ? this.client.query<R>(text) : this.client.query<R>(text, params as unknown[]);
   }
 
@@ -41,12 +44,35 @@ export class Connection {
    */
   script(text: string): Promise<QueryResult[]> {
     this.counters.roundTrips++;
+    this.roundTrips++;
     return new Promise((resolve, reject) => {
       const q = new CountingQuery(text, (error, results) => {
         if (error !== undefined && error !== null) reject(new StatementFailure(error, q.completed));
         else resolve(Array.isArray(results) ? results : [results as QueryResult]);
       });
       this.client.query(q);
+    });
+  }
+
+  /**
+   * Statements through the extended protocol, written at once and closed by
+   * ONE Sync (one round trip): each step is a Bind and an Execute of a
+   * statement PREPAREd on this session (no parse on the server; parameters
+   * as node-postgres sends its own: text, a Buffer in binary), or of an
+   * unnamed statement parsed from a text without parameters.  The server
+   * answers each with CommandComplete and, at the first error, skips to the
+   * Sync; so, as for script(), the rejection's index is the failing step.
+   */
+  pipeline(steps: readonly PipelineStep[]): Promise<number> {
+    this.counters.roundTrips++;
+    this.roundTrips++;
+    return new Promise((resolve, reject) => {
+      const q = new PipelineQuery(steps, (error) => {
+        if (error !== undefined) reject(new StatementFailure(error, q.completed));
+        else resolve(q.completed);
+      });
+      // A custom submittable (as pg-cursor is): the client hands it the connection and routes the answers to it.
+      (this.client as unknown as { query(q: PipelineQuery): void }).query(q);
     });
   }
 
@@ -79,6 +105,59 @@ class CountingQuery extends Query {
   handleCommandComplete(msg: unknown, connection: unknown): void {
     this.completed++;
     baseHandleCommandComplete.call(this, msg, connection);
+  }
+}
+
+/** One statement of Connection.pipeline: a PREPAREd statement's name and its values (already mapped by sql.ts's paramValue), or a text. */
+export type PipelineStep = { readonly statement: string; readonly values: readonly unknown[] } | { readonly text: string };
+
+interface ProtocolConnection {
+  readonly stream: { cork(): void; uncork(): void };
+  parse(m: { text: string; name: string }): void;
+  bind(m: { portal: string; statement: string; values: readonly unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  execute(m: { portal: string; rows: number }): void;
+  sync(): void;
+}
+
+const asMapped = (v: unknown): unknown => v;
+
+/** The submittable behind Connection.pipeline; the client calls these handlers (client.js routes every answer to the active query). */
+class PipelineQuery {
+  completed = 0;
+  private done = false;
+  constructor(private readonly steps: readonly PipelineStep[], private readonly callback: (error?: unknown) => void) {}
+
+  submit(connection: ProtocolConnection): void {
+    // One write of all the messages instead of two per statement.
+    connection.stream.cork();
+    try {
+      for (const s of this.steps) {
+        if ('text' in s) {
+          connection.parse({ text: s.text, name: '' });
+          connection.bind({ portal: '', statement: '', values: [], valueMapper: asMapped });
+        } else {
+          connection.bind({ portal: '', statement: s.statement, values: s.values, valueMapper: asMapped });
+        }
+        connection.execute({ portal: '', rows: 0 });
+      }
+      connection.sync();
+    } finally {
+      connection.stream.uncork();
+    }
+  }
+
+  handleCommandComplete(): void { this.completed++; }
+  handleError(error: unknown): void { this.finish(error); }
+  handleReadyForQuery(): void { this.finish(undefined); }
+  handleRowDescription(): void { /* the steps return no rows the ledger reads */ }
+  handleDataRow(): void { /* as above */ }
+  handleEmptyQuery(): void { /* no step is empty: checkWrite refuses an empty effect */ }
+  handlePortalSuspended(): void { /* rows: 0 runs every portal to completion */ }
+
+  private finish(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.callback(error);
   }
 }
 

@@ -10,11 +10,16 @@
 //      the commit locked, in one deterministic order, so two committers
 //      sharing partitions never deadlock.  The spec's CommitAccepted test
 //      (epoch equal AND next equal) is then decided on these locked rows.
-//   2. One query string: for each accepted write its effects (EXECUTE of a
-//      statement PREPAREd on the connection, with literal values: sql.ts
-//      says why that is exact), then one multi-row INSERT each into htmqc_ranges,
-//      htmqc_absent and htmqc_dead_letters, one UPDATE of every advanced
-//      row, and COMMIT.  A rejected write sends nothing.
+//   2. One pipeline of the extended protocol, written at once and closed by
+//      one Sync (Connection.pipeline): for each accepted write its effects
+//      (Bind and Execute of a statement PREPAREd on the connection, the
+//      parameters as node-postgres sends them), then one multi-row INSERT
+//      each into htmqc_ranges, htmqc_absent and htmqc_dead_letters (literal
+//      values: sql.ts), one UPDATE of every advanced row, and COMMIT.  A
+//      rejected write sends nothing.  Measured against the simple-protocol
+//      string of `EXECUTE name(<literals>)` it replaced (bench/README.md, (h)):
+//      the server no longer parses a statement per effect, and the client no
+//      longer renders each value as text.
 // An effect SQL text new to the connection costs one more round trip, once:
 // its PREPARE, between 1 and 2 (buildPrepare says why on its own).
 // A fence is one statement, `INSERT ... ON CONFLICT DO UPDATE SET epoch =
@@ -69,11 +74,12 @@ import {
   type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef, type Statement,
 } from '../types';
 import { DatabaseError } from 'pg';
+import { faultPoint } from '../../runtime/fault';
 import { PostgresStatementError } from './errors';
-import { Connection, Pool, StatementFailure } from './pool';
+import { Connection, Pool, StatementFailure, type PipelineStep } from './pool';
 import {
   SCHEMA_DDL, SCHEMA_VERSION, UnsendableValueError, bytea, classifyPostgresError, int, isConnectionFailure,
-  isRetriableState, literal, sqlState, text,
+  isRetriableState, paramValue, sqlState, text,
 } from './sql';
 
 export { PostgresStatementError };
@@ -149,6 +155,8 @@ export interface PostgresLedgerStats {
   readonly roundTrips: number;
   /** commit() calls that reached the server. */
   readonly commits: number;
+  /** Round trips of those commits alone (BEGIN to COMMIT, a PREPARE and a rollback included; no connection set-up, no reads or fences). */
+  readonly commitRoundTrips: number;
   /** Effect statements executed in accepted writes. */
   readonly effects: number;
 }
@@ -198,6 +206,21 @@ class Script {
 
 const SEPARATOR = '\n;\n';
 
+/** Round trip 2 as pipeline steps and who owns each; the failing step is the number of steps completed before it. */
+class Pipeline {
+  readonly steps: PipelineStep[] = [];
+  readonly owners: Owner[] = [];
+
+  add(step: PipelineStep, owner: Owner): void {
+    this.steps.push(step);
+    this.owners.push(owner);
+  }
+
+  ownerOf(failure: StatementFailure): Owner | undefined {
+    return this.owners[Math.min(failure.index, this.owners.length - 1)];
+  }
+}
+
 function codePoints(s: string): number {
   let n = 0;
   for (const _ of s) n++;
@@ -212,6 +235,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private commits = 0;
+  private commitRoundTrips = 0;
   private effects = 0;
 
   /** Use openPostgresLedger; a subclass calls open() itself. */
@@ -262,7 +286,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
   }
 
   stats(): PostgresLedgerStats {
-    return { roundTrips: this.pool.counters.roundTrips, commits: this.commits, effects: this.effects };
+    return { roundTrips: this.pool.counters.roundTrips, commits: this.commits, commitRoundTrips: this.commitRoundTrips, effects: this.effects };
   }
 
   fence(ref: PartitionRef): Promise<Fenced> {
@@ -376,56 +400,68 @@ export class PostgresLedger implements LedgerPort<Statement> {
       throw classifyPostgresError(e, 'ledger commit: connecting');
     }
     this.commits++;
+    const trips0 = c.roundTrips;
     let commitSent = false;
-    let script: Script | undefined;
+    let prepare: Script | undefined;
+    let apply: Pipeline | undefined;
     try {
-      const first = await c.script(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockingReadSql(refList)}`);
-      const rows = new Map<string, LedgerRow>();
-      for (const r of (first[1]?.rows ?? []) as RowRaw[]) rows.set(key(r), { epoch: r.epoch, next: r.next, writer: r.writer });
+      try {
+        const first = await c.script(`BEGIN ISOLATION LEVEL READ COMMITTED; ${this.lockingReadSql(refList)}`);
+        const rows = new Map<string, LedgerRow>();
+        for (const r of (first[1]?.rows ?? []) as RowRaw[]) rows.set(key(r), { epoch: r.epoch, next: r.next, writer: r.writer });
 
-      const results: WriteResult[] = [];
-      const accepted: LedgerWrite<Statement>[] = [];
-      for (const w of writes) {
-        const row = rows.get(key(w));
-        if (row === undefined || row.epoch !== w.epoch) {
-          results.push({ status: 'rejected', reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } });
-        } else if (row.next !== w.expectedNext) {
-          results.push({ status: 'rejected', reason: 'next', ledger: row });
-        } else {
-          // A later write of the same partition in this commit sees this one applied.
-          rows.set(key(w), { epoch: row.epoch, next: w.upTo, writer: w.epoch });
-          results.push({ status: 'committed', next: w.upTo });
-          accepted.push(w);
+        const results: WriteResult[] = [];
+        const accepted: LedgerWrite<Statement>[] = [];
+        for (const w of writes) {
+          const row = rows.get(key(w));
+          if (row === undefined || row.epoch !== w.epoch) {
+            results.push({ status: 'rejected', reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } });
+          } else if (row.next !== w.expectedNext) {
+            results.push({ status: 'rejected', reason: 'next', ledger: row });
+          } else {
+            // A later write of the same partition in this commit sees this one applied.
+            rows.set(key(w), { epoch: row.epoch, next: w.upTo, writer: w.epoch });
+            results.push({ status: 'committed', next: w.upTo });
+            accepted.push(w);
+          }
         }
-      }
-      const prep = this.buildPrepare(c, accepted);
-      if (prep !== undefined) {
-        script = prep;
-        const tags = (await c.script(prep.sql)).map((r) => r.command);
-        this.checkPrepared(prep, tags);
-        for (const [sql, name] of prep.names) c.prepared.set(sql, name);
-      }
-      script = this.buildApply(c, accepted, rows);
-      commitSent = true;
-      await c.script(script.sql);
-      for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
-      this.pool.release(c);
-      return results;
-    } catch (e) {
-      const failure = e instanceof StatementFailure ? e : undefined;
-      const cause = failure?.error ?? e;
-      if (cause instanceof LedgerError) {
+        const prep = this.buildPrepare(c, accepted);
+        if (prep !== undefined) {
+          prepare = prep;
+          const tags = (await c.script(prep.sql)).map((r) => r.command);
+          this.checkPrepared(prep, tags);
+          for (const [sql, name] of prep.names) c.prepared.set(sql, name);
+          prepare = undefined;
+        }
+        apply = this.buildApply(c, accepted, rows);
+        commitSent = true;
+        const applying = c.pipeline(apply.steps);
+        // pg hands the whole pipeline to the socket synchronously inside pipeline(),
+        // so a kill here is the lost answer seen from outside: COMMIT sent, no reply read.
+        faultPoint('ledger-commit-sent-before-reply');
+        await applying;
+        for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
+        this.pool.release(c);
+        return results;
+      } catch (e) {
+        const failure = e instanceof StatementFailure ? e : undefined;
+        const cause = failure?.error ?? e;
+        if (cause instanceof LedgerError) {
+          await this.rollback(c);
+          throw cause;
+        }
+        if (isConnectionFailure(cause) || c.broken) {
+          this.pool.release(c, true);
+          await this.endBackend(c);
+          if (commitSent) return writes.map(() => ({ status: 'unknown' as const }));
+          throw new LedgerIoError(`ledger commit: the connection failed before COMMIT was sent; nothing applied: ${message(cause)}`, cause);
+        }
         await this.rollback(c);
-        throw cause;
+        const owner = failure === undefined ? undefined : apply !== undefined ? apply.ownerOf(failure) : prepare?.ownerOf(failure, cause);
+        throw this.commitError(cause, owner, writes);
       }
-      if (isConnectionFailure(cause) || c.broken) {
-        this.pool.release(c, true);
-        await this.endBackend(c);
-        if (commitSent) return writes.map(() => ({ status: 'unknown' as const }));
-        throw new LedgerIoError(`ledger commit: the connection failed before COMMIT was sent; nothing applied: ${message(cause)}`, cause);
-      }
-      await this.rollback(c);
-      throw this.commitError(cause, failure !== undefined && script !== undefined ? script.ownerOf(failure, cause) : undefined, writes);
+    } finally {
+      this.commitRoundTrips += c.roundTrips - trips0;
     }
   }
 
@@ -487,8 +523,8 @@ export class PostgresLedger implements LedgerPort<Statement> {
    * Round trip 2 as one query string: the effects of the accepted writes
    * (prepared), the bookkeeping rows, the row updates and COMMIT.
    */
-  private buildApply(c: Connection, accepted: readonly LedgerWrite<Statement>[], rows: Map<string, LedgerRow>): Script {
-    const script = new Script();
+  private buildApply(c: Connection, accepted: readonly LedgerWrite<Statement>[], rows: Map<string, LedgerRow>): Pipeline {
+    const script = new Pipeline();
     const ranges: string[] = [];
     const absent: string[] = [];
     const dead: string[] = [];
@@ -508,9 +544,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
           }
           if (o.absent) absent.push(`(${t}, ${p}, ${int(offset)}, ${int(w.epoch)})`);
           for (const s of o.effects ?? []) {
-            const name = c.prepared.get(s.sql)!;
-            script.add(s.params.length === 0 ? `EXECUTE ${name}` : `EXECUTE ${name}(${s.params.map(literal).join(', ')})`,
-              { write: w, offset });
+            script.add({ statement: c.prepared.get(s.sql)!, values: s.params.map(paramValue) }, { write: w, offset });
           }
         } catch (e) {
           if (e instanceof UnsendableValueError) {
@@ -521,14 +555,14 @@ export class PostgresLedger implements LedgerPort<Statement> {
       }
     }
     if (ranges.length > 0) {
-      script.add(`INSERT INTO htmqc_ranges (topic, partition, first, next, epoch) VALUES ${ranges.join(', ')}`, { table: 'htmqc_ranges' });
+      script.add({ text: `INSERT INTO htmqc_ranges (topic, partition, first, next, epoch) VALUES ${ranges.join(', ')}` }, { table: 'htmqc_ranges' });
     }
     if (absent.length > 0) {
-      script.add(`INSERT INTO htmqc_absent (topic, partition, "offset", epoch) VALUES ${absent.join(', ')}`, { table: 'htmqc_absent' });
+      script.add({ text: `INSERT INTO htmqc_absent (topic, partition, "offset", epoch) VALUES ${absent.join(', ')}` }, { table: 'htmqc_absent' });
     }
     if (dead.length > 0) {
-      script.add('INSERT INTO htmqc_dead_letters (topic, partition, "offset", key, value, headers, timestamp, error, attempts, epoch) ' +
-        `VALUES ${dead.join(', ')}`, { table: 'htmqc_dead_letters' });
+      script.add({ text: 'INSERT INTO htmqc_dead_letters (topic, partition, "offset", key, value, headers, timestamp, error, attempts, epoch) ' +
+        `VALUES ${dead.join(', ')}` }, { table: 'htmqc_dead_letters' });
     }
     const advanced = new Map<string, LedgerWrite<Statement>>();
     for (const w of accepted) advanced.set(key(w), w);
@@ -537,11 +571,11 @@ export class PostgresLedger implements LedgerPort<Statement> {
         const row = rows.get(key(w))!;
         return `(${text(w.topic)}, ${int(w.partition)}, ${int(row.next)}::bigint, ${int(row.writer)}::bigint)`;
       });
-      script.add('UPDATE htmqc_partitions AS p SET next = v.next, writer = v.writer ' +
-        `FROM (VALUES ${values.join(', ')}) AS v(topic, partition, next, writer) WHERE p.topic = v.topic AND p.partition = v.partition`,
+      script.add({ text: 'UPDATE htmqc_partitions AS p SET next = v.next, writer = v.writer ' +
+        `FROM (VALUES ${values.join(', ')}) AS v(topic, partition, next, writer) WHERE p.topic = v.topic AND p.partition = v.partition` },
       { table: 'htmqc_partitions' });
     }
-    script.add('COMMIT', { table: 'COMMIT' });
+    script.add({ text: 'COMMIT' }, { table: 'COMMIT' });
     return script;
   }
 

@@ -1,31 +1,27 @@
-// SQL text for the PostgreSQL ledger: literals, the schema, and the
-// classification of server errors by SQLSTATE.
+// SQL text for the PostgreSQL ledger: literals, the parameters of effects,
+// the schema, and the classification of server errors by SQLSTATE.
 //
-// Why literals.  node-postgres sends one query and waits for its answer
-// before it sends the next, so a commit of n effect statements costs n round
-// trips through the extended protocol.  The ledger instead sends every effect
-// and bookkeeping row of a commit as ONE simple-protocol query string (see
-// postgres.ts), which carries no parameters: each value is rendered as a
-// literal here.  That is safe and exact because:
-//   1. Each effect is PREPAREd (`PREPARE h AS <its sql>`), so the server
-//      infers the parameter types from the statement exactly as it does for
-//      node-postgres's unnamed statements (which send every type as 0,
-//      "unspecified"), and `$1` keeps its meaning: no placeholder rewriting.
-//   2. `EXECUTE h(<literal>, ...)` passes each value as a quoted string
-//      literal, which has type unknown and is converted by the parameter
-//      type's input function: the same text node-postgres would have sent
-//      (pg's own prepareValue renders it), the same conversion.
-//   3. Quoting is pg's escapeLiteral (doubles quotes; E'' with doubled
+// Effects.  node-postgres sends one query and waits for its answer before it
+// sends the next, so a commit of n effect statements through client.query
+// costs n round trips.  The ledger instead PREPAREs each effect text once per
+// connection (`PREPARE h AS <its sql>`: the server infers the parameter
+// types from the statement exactly as for node-postgres's unnamed
+// statements, which send every type as 0, "unspecified"; `$1` keeps its
+// meaning, no placeholder rewriting) and sends every effect of a commit as
+// Bind + Execute of that statement in one pipeline (pool.ts).  Each value is
+// what node-postgres itself sends (pg's prepareValue: text, a Buffer in
+// binary), so the conversion is the server's input function of the
+// parameter type, as for client.query.  A string with a NUL character is
+// refused before anything is sent (text columns cannot hold it), naming the
+// offset.
+//
+// Literals, for the ledger's own bookkeeping rows (ranges, absent offsets,
+// dead letters, the partition rows) written as multi-row statements:
+//   1. Quoting is pg's escapeLiteral (doubles quotes; E'' with doubled
 //      backslashes when a backslash occurs), independent of
-//      standard_conforming_strings.  A NUL character cannot be sent at all
-//      (the simple protocol's query string is NUL-terminated, and text
-//      columns cannot hold it, so a parameter with one fails as well): it is
-//      refused with an error naming the offset.
-//   4. Integers of the ledger's own rows are checked safe integers, written
-//      as decimal digits.
-// The one difference: node-postgres sends a Buffer in binary format; here it
-// is the bytea hex literal '\x..', the same bytes for a bytea parameter (the
-// only type a Buffer parameter is used with).
+//      standard_conforming_strings; NUL is refused.
+//   2. Integers are checked safe integers, written as decimal digits.
+//   3. Bytes are the bytea hex literal '\x..'.
 
 import { DatabaseError, escapeLiteral } from 'pg';
 import { LedgerBusyError, LedgerError, LedgerIoError } from '../errors';
@@ -36,15 +32,20 @@ const { prepareValue } = require('pg/lib/utils') as { prepareValue(v: unknown): 
 
 export const SCHEMA_VERSION = 2;
 
-/** Thrown by literal() for a value that cannot be sent; the caller names the offset. */
+/** Thrown for a value that cannot be sent; the caller names the offset. */
 export class UnsendableValueError extends Error {}
 
-/** A SQL literal for one value, as node-postgres would send it as a parameter (see the header). */
-export function literal(value: unknown): string {
+/**
+ * A parameter value of a pipelined effect: what node-postgres itself sends
+ * (pg's prepareValue: text, or a Buffer sent as binary), a NUL character
+ * refused up front as for a literal.
+ */
+export function paramValue(value: unknown): string | Buffer | null {
   const v = prepareValue(value);
-  if (v === null) return 'NULL';
-  if (Buffer.isBuffer(v)) return `'\\x${v.toString('hex')}'`;
-  return text(v);
+  if (typeof v === 'string' && v.includes('\u0000')) {
+    throw new UnsendableValueError('a string with a NUL character cannot be stored by PostgreSQL');
+  }
+  return v;
 }
 
 /** A quoted string literal; refuses NUL. */
