@@ -152,9 +152,10 @@ describe('conformance runner', () => {
 
   it('stops cleanly when the implementation does not answer in time', async () => {
     const cmd = fakeImpl('silent', '/* never replies to step */');
-    const r = await runSuite(SUITE, cmd, { timeoutMs: 200 });
+    // Long enough for a node process to start and answer hello on a loaded machine (200 ms was not).
+    const r = await runSuite(SUITE, cmd, { timeoutMs: 3000 });
     assert.equal(r.protocolFailure?.failure.kind, 'timeout');
-    assert.match(r.protocolFailure!.failure.message, /no reply to step within 200 ms/);
+    assert.match(r.protocolFailure!.failure.message, /no reply to step within 3000 ms/);
   });
 
   it('kills a hung implementation with its whole process group and shows the end of its stderr', async () => {
