@@ -150,7 +150,15 @@ export class DeadLetterRelay {
           await tx.abort();
           return;
         }
-        await tx.send({ topic: this.topic, acks: -1, messages: rows.map((r) => this.record(s.ref, dlqPartition, r)) });
+        const answer = await tx.send({ topic: this.topic, acks: -1, messages: rows.map((r) => this.record(s.ref, dlqPartition, r)) });
+        // kafkajs can resolve a send without having sent a partition whose
+        // leader moved during its retries (tools/kafka/partial-send.js); one
+        // partition per send avoids that path, and an answer that does not
+        // name the partition is never taken for a write.
+        if (!answer.some((a) => a.partition === dlqPartition && a.errorCode === 0)) {
+          throw new Error(`dead-letter relay of ${s.ref.topic}[${s.ref.partition}]: the send of ${rows.length} records to ` +
+            `${this.topic}[${dlqPartition}] resolved without an answer for that partition; aborting and sending again`);
+        }
         await tx.commit();
         s.position = rows[rows.length - 1]!.offset;
       } catch (e) {

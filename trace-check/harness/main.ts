@@ -52,6 +52,7 @@ import { checkTraces, expandFiles, formatResult } from '../checker/main';
 import type { CheckResult } from '../checker/replay';
 import { runTlcOnMerged, type TlcResult } from '../tlc/generate';
 import { EFFECTS_DDL, EFFECTS_DDL_PG, type SoakWorkerMessage, type SoakWorkerOptions } from './worker';
+import { sendAcknowledged } from './produce';
 
 export interface SoakOptions {
   messages: number;
@@ -110,6 +111,8 @@ export interface SoakResult {
   readonly leaderKills: readonly { partition: number; node: number; newLeader: number }[];
   /** Records the producer had acknowledged (acks=all) that the topic does not hold at the end. */
   readonly absentFromTopic: number;
+  /** Producer sends that resolved without answering for their partition, and were sent again (trace-check/harness/produce.ts). */
+  readonly partialAnswers: number;
   readonly completed: boolean;
   readonly check: CheckResult;
   readonly audit: AuditReport;
@@ -321,7 +324,7 @@ async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { w
       for (let k = produced; k < upTo; k++) {
         messages.push({ partition: k % opts.partitions, key: `k${k}`, value: `${String(k).padStart(10, '0')}${pad}` });
       }
-      await producer.send({ topic, acks: -1, messages });
+      partialAnswers += (await sendAcknowledged(producer, topic, messages)).partialAnswers;
       produced = upTo;
     }
     await countTopic();
@@ -332,7 +335,7 @@ async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { w
    * asked to commit what the broker kept, and a record the broker
    * acknowledged and then does not serve is reported, never waited for.
    */
-  let inTopic = 0, absentFromTopic = 0;
+  let inTopic = 0, absentFromTopic = 0, partialAnswers = 0;
   const countTopic = async (): Promise<void> => {
     const admin = kafka.admin();
     await admin.connect();
@@ -547,11 +550,12 @@ async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { w
     else await stopBroker(broker).catch((e: unknown) => log(`soak: stopping the broker failed: ${String(e)}`));
   }
   const seconds = (Date.now() - t0) / 1000;
-  const ok = completed && check.ok && auditReport.duplicated === 0 && auditReport.lost === 0 && auditReport.orphans === 0 &&
+  if (absentFromTopic > 0) log(`soak: FAILED: the topic does not hold ${absentFromTopic} records the producer had acknowledged (acks=all)`);
+  const ok = completed && absentFromTopic === 0 && check.ok && auditReport.duplicated === 0 && auditReport.lost === 0 && auditReport.orphans === 0 &&
     (tlc === undefined || tlc.ok);
   return {
     options: opts, seconds, produced, kills, killsByKind, brokerRestarts: restarts, zombies, joins, pgRestarts,
-    connectionsTerminated: terminated, leaderKills, absentFromTopic, completed,
+    connectionsTerminated: terminated, leaderKills, absentFromTopic, partialAnswers, completed,
     check, audit: auditReport, tlc, workDir, ok,
   };
 }
@@ -621,6 +625,7 @@ export function summaryLine(r: SoakResult): string {
     ...(r.options.ledger === 'postgres' ? { pgRestarts: r.pgRestarts, connectionsTerminated: r.connectionsTerminated } : {}),
     ...(r.leaderKills.length > 0 ? { leaderKills: r.leaderKills } : {}),
     acknowledgedAbsentFromTopic: r.absentFromTopic,
+    partialAnswers: r.partialAnswers,
     completed: r.completed, checker: { ok: r.check.ok, records: r.check.records, recordsPerSecond: Math.round(r.check.records / r.check.seconds),
       lostCommitsInferred: r.check.lostCommitsInferred, lostFencesInferred: r.check.lostFencesInferred,
       violation: r.check.violation === undefined ? undefined : `${r.check.violation.file}:${r.check.violation.line}: ${r.check.violation.reason}` },
@@ -687,7 +692,8 @@ if (require.main === module) {
     console.log(summaryLine(r));
     const shape = r.options.ledger === 'postgres' ? 'PostgreSQL ledger, three-broker cluster' : `SQLite ledger, ${r.options.cluster ? 'three-broker cluster' : 'one broker'}`;
     console.log(`soak (${shape}): ${r.produced} messages in ${Math.round(r.seconds)} s`);
-    if (r.absentFromTopic > 0) console.log(`soak: WARNING: the broker does not hold ${r.absentFromTopic} records the producer had acknowledged (acks=all)`);
+    if (r.absentFromTopic > 0) console.log(`soak: the broker does not hold ${r.absentFromTopic} records the producer had acknowledged (acks=all)`);
+    if (r.partialAnswers > 0) console.log(`soak: ${r.partialAnswers} producer sends resolved without answering for their partition and were sent again`);
     console.log(r.ok ? 'SOAK OK: 0 duplicates, 0 losses' : 'SOAK FAILED');
     if (r.options.unsafe !== undefined) {
       const c = caught(r);
