@@ -65,9 +65,18 @@ export async function createTopic(kafka: Kafka, topic: string, numPartitions: nu
   }
 }
 
-/** Produces n records round-robin over the partitions; key = "k<i>", value = 100 bytes. Returns per-partition counts. */
+/**
+ * Produces n records round-robin over the partitions; key = "k<i>", value =
+ * 100 bytes. Returns per-partition counts, and fails unless the topic's end
+ * offsets grew by exactly those counts. The producer is idempotent: on a
+ * loaded machine a plain kafkajs producer retries a send that timed out and
+ * the broker keeps both copies (seen: 2,750 records in a topic the test
+ * filled with 2,000), which the consumer rightly commits, and the test's
+ * count would be wrong.
+ */
 export async function produce(kafka: Kafka, topic: string, partitions: number, n: number, keyOf = (i: number) => `k${i}`): Promise<number[]> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const before = await endOffsets(kafka, topic, partitions);
+  const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const counts = new Array<number>(partitions).fill(0);
   const pad = 'x'.repeat(90);
@@ -84,7 +93,38 @@ export async function produce(kafka: Kafka, topic: string, partitions: number, n
   } finally {
     await producer.disconnect();
   }
+  const after = await endOffsets(kafka, topic, partitions);
+  for (let p = 0; p < partitions; p++) {
+    if (after[p]! - before[p]! !== counts[p]) {
+      throw new Error(`produce: ${topic}[${p}] grew by ${after[p]! - before[p]!} records, ${counts[p]} were sent (end offsets ${JSON.stringify(before)} -> ${JSON.stringify(after)})`);
+    }
+  }
   return counts;
+}
+
+/**
+ * The end offset of each partition of a topic, by partition number. A topic
+ * just created can answer NOT_LEADER for a moment, which kafkajs's admin does
+ * not retry: asked again for up to 30 s.
+ */
+export async function endOffsets(kafka: Kafka, topic: string, partitions: number): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const until = Date.now() + 30000;
+    for (;;) {
+      try {
+        const ends = new Array<number>(partitions).fill(0);
+        for (const o of await admin.fetchTopicOffsets(topic)) ends[o.partition] = Number(o.high);
+        return ends;
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || Date.now() > until) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export interface Audit {
