@@ -188,7 +188,13 @@ cluster-down: ## stop the three-node cluster
 
 # ---------------------------------------------------------------- verify --
 
-VERIFY_STAGES := deps build test-unit coq tlc conformance-check conformance test-integration test-integration-kafka4 test-pg test-integration-pg soak soak-pg
+# Two lanes side by side after coq: the model checker and the conformance
+# suite (CPU) next to the broker and PostgreSQL tests (mostly waiting on
+# rebalances and restarts); the soaks then run alone. tools/stages.sh reports
+# every stage's own time and each lane group's wall time.
+VERIFY_STAGES := deps build test-unit coq \
+  tlc,conformance-check,conformance+test-integration,test-integration-kafka4,test-pg,test-integration-pg \
+  soak soak-pg
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)
