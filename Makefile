@@ -22,9 +22,11 @@ MOCHA      := node_modules/.bin/mocha
 TSC        := node_modules/.bin/tsc
 
 # Native modules (better-sqlite3, the htmqc addon) build from source against the
-# machine's Node headers; nothing is downloaded prebuilt.
+# machine's Node headers; nothing is downloaded prebuilt. nodedir is an npm
+# option; the no-download switch for better-sqlite3's prebuild-install lives in
+# .prebuild-installrc, because npm warns on every run about an
+# npm_config_build_from_source it does not know.
 export npm_config_nodedir := /usr
-export npm_config_build_from_source := true
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
         test-integration test-integration-pg test-integration-kafka4 kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \

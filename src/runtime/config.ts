@@ -17,6 +17,19 @@ export const CONSUMER_CONFIG_KEYS: readonly (keyof ConsumerConfig)[] = [
   'consumerOptions', 'onError',
 ];
 
+/**
+ * The keys of ConsumerConfig that are plain data, so a config file can hold
+ * them (`htmqc run`); validateSettings checks exactly these.  The others are
+ * objects or functions a program builds (kafka, ledger, handler, onError,
+ * consumerOptions) or a switch a host decides (transitions).
+ */
+export const CONSUMER_SETTING_KEYS = [
+  'groupId', 'topics', 'maxInFlightPerPartition', 'maxRetries', 'retryBackoff', 'deadLetterTopic', 'trace', 'core',
+  'stopTimeoutMs', 'brokerCommitIntervalMs', 'ledgerRetryBackoffMs',
+] as const satisfies readonly (keyof ConsumerConfig)[];
+
+export type ConsumerSettings = Pick<NormalisedConfig, (typeof CONSUMER_SETTING_KEYS)[number]>;
+
 /** A consumed record as the handler sees it. */
 export interface Message {
   readonly topic: string;
@@ -150,47 +163,59 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
   if (kafka === null || typeof kafka !== 'object' || typeof kafka.consumer !== 'function' || typeof kafka.producer !== 'function') {
     throw new ConfigError('kafka', 'must be a kafkajs Kafka instance');
   }
-  const groupId = nonEmptyString('groupId', c['groupId']);
-  const topics = c['topics'];
-  if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', 'must be a non-empty array of topic names');
-  topics.forEach((t, i) => nonEmptyString(`topics[${i}]`, t));
-  if (new Set(topics).size !== topics.length) throw new ConfigError('topics', 'must not repeat a topic');
+  const settings = validateSettings(c);
   const ledger = c['ledger'] as Partial<LedgerPort<Statement>> | undefined;
   const calls = ['fence', 'commit', 'read', 'deadLetters', 'lastDeadLetter'] as const;
   if (ledger === null || typeof ledger !== 'object' || calls.some((k) => typeof ledger[k] !== 'function')) {
     throw new ConfigError('ledger', `must implement the ledger port (${calls.join(', ')}; src/ledger/port.ts)`);
   }
   if (typeof c['handler'] !== 'function') throw new ConfigError('handler', 'must be a function (message, tx) => Promise<void>');
-  const deadLetterTopic = c['deadLetterTopic'] === undefined ? undefined : nonEmptyString('deadLetterTopic', c['deadLetterTopic']);
-  if (deadLetterTopic !== undefined && topics.includes(deadLetterTopic)) {
-    throw new ConfigError('deadLetterTopic', 'must not be one of the consumed topics');
-  }
-  const trace = c['trace'] === undefined ? undefined : nonEmptyString('trace', c['trace']);
   const transitions = c['transitions'] ?? false;
   if (typeof transitions !== 'boolean') throw new ConfigError('transitions', `must be a boolean, got ${describeValue(transitions)}`);
-  const core = c['core'];
-  if (core !== undefined && core !== 'ts' && core !== 'native') throw new ConfigError('core', `must be 'ts' or 'native', got ${describeValue(core)}`);
   const consumerOptions = c['consumerOptions'] ?? {};
   if (consumerOptions === null || typeof consumerOptions !== 'object') throw new ConfigError('consumerOptions', 'must be an object');
   const onError = c['onError'] ?? (() => undefined);
   if (typeof onError !== 'function') throw new ConfigError('onError', 'must be a function');
   return {
+    ...settings,
     kafka: config.kafka,
-    groupId,
-    topics: [...(topics as string[])],
     ledger: config.ledger,
     handler: config.handler,
+    transitions,
+    consumerOptions: consumerOptions as Partial<Omit<KafkaConsumerConfig, 'groupId'>>,
+    onError: onError as (error: unknown) => void,
+  };
+}
+
+/**
+ * Checks the plain-data settings (CONSUMER_SETTING_KEYS) of `c` and fills in
+ * their defaults; other keys of `c` are not looked at.  validateConfig calls
+ * it, and so does `htmqc run` on its config file before it opens anything.
+ */
+export function validateSettings(c: Record<string, unknown>): ConsumerSettings {
+  const groupId = nonEmptyString('groupId', c['groupId']);
+  const topics = c['topics'];
+  if (!Array.isArray(topics) || topics.length === 0) throw new ConfigError('topics', `must be a non-empty array of topic names, got ${describeValue(topics)}`);
+  topics.forEach((t, i) => nonEmptyString(`topics[${i}]`, t));
+  if (new Set(topics).size !== topics.length) throw new ConfigError('topics', 'must not repeat a topic');
+  const deadLetterTopic = c['deadLetterTopic'] === undefined ? undefined : nonEmptyString('deadLetterTopic', c['deadLetterTopic']);
+  if (deadLetterTopic !== undefined && topics.includes(deadLetterTopic)) {
+    throw new ConfigError('deadLetterTopic', 'must not be one of the consumed topics');
+  }
+  const trace = c['trace'] === undefined ? undefined : nonEmptyString('trace', c['trace']);
+  const core = c['core'];
+  if (core !== undefined && core !== 'ts' && core !== 'native') throw new ConfigError('core', `must be 'ts' or 'native', got ${describeValue(core)}`);
+  return {
+    groupId,
+    topics: [...(topics as string[])],
     maxInFlightPerPartition: integer('maxInFlightPerPartition', c['maxInFlightPerPartition'], DEFAULT_MAX_IN_FLIGHT_PER_PARTITION, 1, MAX_WINDOW),
     maxRetries: integer('maxRetries', c['maxRetries'], 3, 0, MAX_RETRIES_LIMIT),
     retryBackoff: integer('retryBackoff', c['retryBackoff'], 1000, 0, 0x7fffffff),
     deadLetterTopic,
     trace,
-    transitions,
     core: core as 'ts' | 'native' | undefined,
     stopTimeoutMs: integer('stopTimeoutMs', c['stopTimeoutMs'], 10000, 0, 0x7fffffff),
     brokerCommitIntervalMs: integer('brokerCommitIntervalMs', c['brokerCommitIntervalMs'], 1000, 0, 0x7fffffff),
     ledgerRetryBackoffMs: integer('ledgerRetryBackoffMs', c['ledgerRetryBackoffMs'], 50, 1, 60000),
-    consumerOptions: consumerOptions as Partial<Omit<KafkaConsumerConfig, 'groupId'>>,
-    onError: onError as (error: unknown) => void,
   };
 }

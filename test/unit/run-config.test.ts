@@ -77,7 +77,7 @@ describe('htmqc run config: the ledger section', function () {
     refuses({ ledger: { backend: 'postgres', url: PG, poolSize: 0 } }, 'ledger.poolSize', /must be an integer in 1\.\.100, got 0/);
     refuses({ ledger: { backend: 'postgres', url: PG, connectTimeoutMs: 1.5 } }, 'ledger.connectTimeoutMs', /got 1\.5/);
     refuses({ ledger: { backend: 'postgres', url: PG, schema: 'Orders' } }, 'ledger.schema', /lower-case PostgreSQL identifier.*got "Orders"/);
-    refuses({ ledger: { backend: 'postgres', url: PG, userSchema: 1 } }, 'ledger.userSchema', /must be a string of SQL.*got 1/);
+    refuses({ ledger: { backend: 'postgres', url: PG, userSchema: 1 } }, 'ledger.userSchema', /must be SQL \(the effects' tables\).*got 1/);
     refuses({ ledger: { backend: 'postgres', url: 5432 } }, 'ledger.url', /or \{ "env": "NAME" \}.*got 5432/);
     refuses({ ledger: { backend: 'postgres' } }, 'ledger.url', /got nothing/);
     refuses({ ledger: { backend: 'postgres', url: { env: 3 } } }, 'ledger.url.env', /name of an environment variable, got 3/);

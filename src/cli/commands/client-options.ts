@@ -1,7 +1,8 @@
 // Options shared by the gRPC client commands (status, watch).
 
 import * as fs from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { hostPortFlag, nonEmptyFlag, readableFileFlag } from './flags';
 import { createStateClient, type StateClient, type StateClientOptions } from '../../service/client';
 
 export const DEFAULT_SERVICE_ADDRESS = '127.0.0.1:9470';
@@ -18,13 +19,23 @@ export interface ClientFlags {
 
 export function addClientOptions(cmd: Command): Command {
   return cmd
-    .option('-a, --address <host:port>', 'the consumer\'s state service', process.env['HTMQC_SERVICE_ADDRESS'] ?? DEFAULT_SERVICE_ADDRESS)
-    .option('--token <token>', 'bearer token (default $HTMQC_SERVICE_TOKEN)', process.env['HTMQC_SERVICE_TOKEN'])
-    .option('--ca <file>', 'TLS: PEM CA of the server certificate (plaintext without it)')
-    .option('--cert <file>', 'mTLS: PEM client certificate')
-    .option('--key <file>', 'mTLS: PEM client key')
-    .option('--server-name <name>', 'TLS: name to check the server certificate against')
-    .option('--json', 'print JSON (one object per line)');
+    .addOption(new Option('-a, --address <host:port>', 'the consumer\'s state service')
+      .env('HTMQC_SERVICE_ADDRESS').default(DEFAULT_SERVICE_ADDRESS).argParser(hostPortFlag))
+    .option('--token <token>', 'bearer token (default $HTMQC_SERVICE_TOKEN)', nonEmptyFlag('a bearer token'), process.env['HTMQC_SERVICE_TOKEN'])
+    .option('--ca <file>', 'TLS: PEM CA of the server certificate (plaintext without it)', readableFileFlag)
+    .option('--cert <file>', 'mTLS: PEM client certificate (with --key)', readableFileFlag)
+    .option('--key <file>', 'mTLS: PEM client key (with --cert)', readableFileFlag)
+    .option('--server-name <name>', 'TLS: name to check the server certificate against', nonEmptyFlag('a host name'))
+    .option('--json', 'print JSON (one object per line)')
+    .hook('preAction', (_program, action) => {
+      const o = action.opts<ClientFlags>();
+      if ((o.cert === undefined) !== (o.key === undefined)) {
+        action.error(`error: option '--${o.cert === undefined ? 'key' : 'cert'} <file>' needs '--${o.cert === undefined ? 'cert' : 'key'} <file>' too (mTLS takes both)`);
+      }
+      if ((o.cert !== undefined || o.serverName !== undefined) && o.ca === undefined) {
+        action.error(`error: option '${o.cert !== undefined ? '--cert <file>' : '--server-name <name>'}' is a TLS option and needs '--ca <file>'`);
+      }
+    });
 }
 
 export function clientFrom(flags: ClientFlags): StateClient {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runAll } from '../../../conformance/runner/all';
 import { runConformance } from '../../../conformance/runner/main';
 import { runGenerator } from '../../../conformance/gen/main';
-import { integerFlag } from './flags';
+import { integerFlag, nonEmptyFlag, readableFileFlag } from './flags';
 
 const vectorNumber = integerFlag(1);
 
@@ -10,11 +10,11 @@ export function registerConformance(program: Command): void {
   program
     .command('conformance')
     .description('run the spec-generated conformance vectors against an implementation (conformance/PROTOCOL.md)')
-    .option('--impl <command>', 'the implementation under test: a shell command speaking the protocol on stdin/stdout')
+    .option('--impl <command>', 'the implementation under test: a shell command speaking the protocol on stdin/stdout', nonEmptyFlag('a shell command'))
     .option('--all', 'run every adapter in conformance/adapters (all must pass) and every mutant in conformance/mutants (all must fail)')
     .option('--gen', 'regenerate conformance/vectors from spec/MC_Conformance with TLC')
     .option('--check', 'regenerate into a temporary directory and compare with the committed vectors')
-    .option('--vectors <file>', 'the vector file (default conformance/vectors/dcsm.ndjson)')
+    .option('--vectors <file>', 'the vector file (default conformance/vectors/dcsm.ndjson)', readableFileFlag)
     .option('--vector <n...>', 'run only these vector numbers', (v: string, prev: number[] | undefined) => [...(prev ?? []), vectorNumber(v)])
     .addOption(new Option('--timeout <ms>', 'time allowed per reply').default(5000).argParser(integerFlag(1, 3_600_000)))
     .option('--verbose', 'print a line for every vector')

@@ -10,6 +10,7 @@
 // mounted as an environment variable supplies it and the file holds no
 // password.  Errors never print a connection string, which may hold one.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openPostgresLedger, openSqliteLedger, type LedgerPort, type Statement } from '../../index';
 import { describeValue, unknownKeys } from '../../util/options';
@@ -48,8 +49,9 @@ export class LedgerConfigError extends Error {
   }
 }
 
-const SQLITE_KEYS = ['backend', 'path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
-const POSTGRES_KEYS = ['backend', 'url', 'schema', 'poolSize', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
+export const SQLITE_KEYS = ['backend', 'path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
+export const POSTGRES_KEYS = ['backend', 'url', 'schema', 'poolSize', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
+export const USER_SCHEMA_FILE_KEYS = ['file'] as const;
 // The ledgers' own bounds (src/ledger/sqlite/ledger.ts, src/ledger/postgres/postgres.ts), checked here to name the config field.
 const INTEGER_BOUNDS: Record<string, readonly [number, number]> = {
   busyTimeoutMs: [0, 0x7fffffff], poolSize: [1, 100], connectTimeoutMs: [1, 600000], lostAnswerTimeoutMs: [0, 600000],
@@ -88,10 +90,7 @@ export function parseLedgerConfig(raw: unknown, dir: string, env: NodeJS.Process
     const v = integer(key, min, max);
     return v === undefined ? {} : { [key]: v };
   };
-  const userSchema = o['userSchema'];
-  if (userSchema !== undefined && typeof userSchema !== 'string') {
-    throw new LedgerConfigError('ledger.userSchema', `must be a string of SQL (the effects' tables), got ${describeValue(userSchema)}`);
-  }
+  const userSchema = resolveUserSchema(o['userSchema'], dir);
   const common = { ...(userSchema === undefined ? {} : { userSchema }), ...optionalInteger('statementCacheSize') };
 
   if (backend === 'sqlite') {
@@ -113,6 +112,40 @@ export function parseLedgerConfig(raw: unknown, dir: string, env: NodeJS.Process
     backend, url, urlSource, ...(schema === undefined ? {} : { schema }),
     ...optionalInteger('poolSize'), ...optionalInteger('connectTimeoutMs'), ...optionalInteger('lostAnswerTimeoutMs'), ...common,
   };
+}
+
+/**
+ * The user schema: the SQL the ledger runs when it opens (after its own
+ * tables, in the same transaction) to create the tables the handler's
+ * effects write.  A string of SQL, an array of statements (JSON has no
+ * multi-line strings), or `{ "file": "schema.sql" }` relative to the config
+ * file, read now so that a missing file is a config error.
+ */
+function resolveUserSchema(v: unknown, dir: string): string | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  if (Array.isArray(v)) {
+    v.forEach((statement, i) => {
+      if (typeof statement !== 'string') throw new LedgerConfigError(`ledger.userSchema[${i}]`, `must be a string of SQL, got ${describeValue(statement)}`);
+    });
+    return (v as string[]).map((statement) => statement.trim().replace(/;$/, '')).join(';\n');
+  }
+  if (v !== null && typeof v === 'object') {
+    const ref = v as Record<string, unknown>;
+    const unknown = unknownKeys(ref, USER_SCHEMA_FILE_KEYS);
+    if (unknown.length > 0) throw new LedgerConfigError(`ledger.userSchema.${unknown[0]!.key}`, unknown[0]!.message);
+    const file = ref['file'];
+    if (typeof file !== 'string' || file.trim() === '') {
+      throw new LedgerConfigError('ledger.userSchema.file', `must be the path of a SQL file, got ${file === undefined ? 'nothing' : describeValue(file)}`);
+    }
+    const resolved = path.resolve(dir, file);
+    try {
+      return fs.readFileSync(resolved, 'utf8');
+    } catch (e) {
+      throw new LedgerConfigError('ledger.userSchema.file', `cannot read ${resolved}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
+  throw new LedgerConfigError('ledger.userSchema',
+    `must be SQL (the effects' tables): a string, an array of statements or { "file": "schema.sql" }, got ${describeValue(v)}`);
 }
 
 function resolveUrl(v: unknown, env: NodeJS.ProcessEnv): { url: string; urlSource: string } {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addClientOptions, clientFrom, grpcErrorText, type ClientFlags } from './client-options';
+import { nonEmptyFlag } from './flags';
 
 interface PartitionRow {
   topic: string; partition: number; epoch: number; position: number; ledger_next: number; broker_offset: number; high_watermark: number;
@@ -19,7 +20,7 @@ export function registerStatus(program: Command): void {
   addClientOptions(program
     .command('status')
     .description('print a running consumer\'s group and partition table (htmqc.v1.StateService GetGroup + ListPartitions)'))
-    .option('--topic <topic>', 'only this topic')
+    .option('--topic <topic>', 'only this topic', nonEmptyFlag('a topic name'))
     .action(async (flags: ClientFlags & { topic?: string }) => {
       const client = clientFrom(flags);
       try {

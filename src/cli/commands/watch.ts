@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addClientOptions, clientFrom, grpcErrorText, type ClientFlags } from './client-options';
-import { integerFlag, repeatableActionFlag, repeatableIntegerFlag } from './flags';
+import { integerFlag, nonEmptyFlag, repeatableActionFlag, repeatableIntegerFlag } from './flags';
 
 interface TransitionRow {
   seq: number; action: string; topic: string; partition: number; epoch: number; base: number; pos: number; offset: number; arg: number;
@@ -11,7 +11,7 @@ export function registerWatch(program: Command): void {
   addClientOptions(program
     .command('watch')
     .description('print a running consumer\'s transitions live (htmqc.v1.StateService WatchTransitions) until Ctrl-C'))
-    .option('--topic <topic>', 'only this topic')
+    .option('--topic <topic>', 'only this topic', nonEmptyFlag('a topic name'))
     .option('-p, --partition <n>', 'only this partition (repeatable)', repeatableIntegerFlag(0, 2 ** 31 - 1), [])
     .option('--action <ACTION>', 'only this spec action, e.g. COMMIT, DEAD_LETTER (repeatable)', repeatableActionFlag(), [])
     .option('--count <n>', 'stop after n transitions', integerFlag(1))

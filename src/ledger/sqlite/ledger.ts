@@ -105,7 +105,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions | string): SqliteL
   return new SqliteLedger(checkSqliteOptions(typeof options === 'string' ? { path: options } : options));
 }
 
-const SQLITE_OPTION_KEYS: readonly (keyof SqliteLedgerOptions)[] = ['path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema', 'commitThread'];
+export const SQLITE_OPTION_KEYS: readonly (keyof SqliteLedgerOptions)[] = ['path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema', 'commitThread'];
 
 /**
  * Refuses options the ledger cannot honour before any file is touched.  A
