@@ -40,7 +40,7 @@ function warn(lines) {
 function probe(code) {
   const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' });
   if (r.status === 0) return undefined;
-  const lines = `${r.stderr || ''}${r.error ? r.error.message : ''}`.split('\n').filter((l) => /Error|error:/.test(l));
+  const lines = `${r.stderr || ''}${r.error ? r.error.message : ''}`.split('\n').filter((l) => /^\w*Error\b/.test(l));
   return lines[0] || `exit status ${r.status}`;
 }
 
