@@ -23,13 +23,16 @@ TSC        := node_modules/.bin/tsc
 
 # Native modules (better-sqlite3, the htmqc addon) build from source against the
 # machine's Node headers; nothing is downloaded prebuilt. nodedir is an npm
-# option; the no-download switch for better-sqlite3's prebuild-install lives in
-# .prebuild-installrc, because npm warns on every run about an
-# npm_config_build_from_source it does not know.
+# option; the no-download switch for better-sqlite3's prebuild-install is
+# prebuild-install's own setting, given to `npm ci` below as the environment
+# variable its config reader takes (prebuild-install_buildFromSource), because
+# npm warns on every run about an npm_config_build_from_source it does not
+# know. (.prebuild-installrc is the installed package's: it points
+# better-sqlite3 at the binary in htmqc's prebuilds/.)
 export npm_config_nodedir := /usr
 
 .PHONY: help deps native build typecheck lint test-unit test-native-core \
-        test-integration test-integration-pg test-integration-kafka4 kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \
+        test-integration test-integration-pg test-integration-kafka4 prebuilds package kafka-jars cluster-up cluster-down tlc coq bench-core bench-throughput conformance \
         conformance-gen conformance-check demo bench bench-service soak soak-pg soak-long broker-up broker-down test-pg bench-pg pg-up pg-down verify clean
 
 help: ## list the targets
@@ -42,7 +45,7 @@ deps: $(NPM_STAMP) $(NATIVE) $(TLC_JAR) $(KAFKA_LIBS) $(KAFKA4_LIBS) coqc postgr
 # npm ci also builds the addon (binding.gyp at the root) with node-gyp.
 $(NPM_STAMP): package.json package-lock.json
 	@echo "deps: npm ci — builds better-sqlite3 and the htmqc addon from source against /usr/include/node (about 4 minutes on 2 cores)"
-	npm ci --no-audit --no-fund
+	env 'prebuild-install_buildFromSource=true' npm ci --no-audit --no-fund
 	touch $@
 
 native: $(NATIVE) ## build the native DCSM addon (build/Release/htmqc_native.node)
@@ -107,6 +110,17 @@ RUNTIME_TESTS := dist/test/integration/runtime.test.js dist/test/integration/run
 test-integration-pg: build pg-up $(KAFKA_LIBS) ## the runtime integration scenarios on the PostgreSQL ledger (real broker, real server)
 	@start=$$(date +%s); HTMQC_TEST_LEDGER=postgres $(MOCHA) --config .mocharc.json --timeout 180000 $(RUNTIME_TESTS); \
 	echo "test-integration-pg: $$(( $$(date +%s) - start )) s"
+
+# The npm package as a user installs it (test/package/): npm pack (prepack:
+# make prebuilds), npm install into fresh CommonJS and ESM projects, the
+# README quickstart run there against a real broker with a SIGKILL and an
+# exactly-once audit.  Prints the tarball's size, file count and install time.
+package: build $(KAFKA_LIBS) ## npm pack + install into fresh CJS and ESM projects; the README quickstart there on a real broker, SIGKILL, audit
+	@start=$$(date +%s); $(MOCHA) --config .mocharc.json --timeout 240000 'dist/test/package/**/*.test.js'; \
+	echo "package: $$(( $$(date +%s) - start )) s"
+
+prebuilds: $(NPM_STAMP) ## the linux-x64 binaries npm pack puts in the tarball (prebuilds/): native core, better-sqlite3
+	tools/package/prebuilds.sh
 
 test-integration-kafka4: build $(KAFKA4_LIBS) ## the same integration tests against Kafka 4.x (KAFKA4_VERSION of tools/kafka/versions.env)
 	HTMQC_KAFKA_VERSION=$(KAFKA4_VERSION) $(MOCHA) --config .mocharc.json --timeout 180000 $(INTEGRATION_TESTS)
@@ -195,11 +209,11 @@ cluster-down: ## stop the three-node cluster
 # rebalances and restarts); the soaks then run alone. tools/stages.sh reports
 # every stage's own time and each lane group's wall time.
 VERIFY_STAGES := deps build test-unit coq \
-  tlc,conformance-check,conformance+test-integration,test-integration-kafka4,test-pg,test-integration-pg \
+  tlc,conformance-check,conformance+test-integration,test-integration-kafka4,test-pg,test-integration-pg,package \
   soak soak-pg
 
 verify: ## the test command: every check, with the time each stage took
 	tools/stages.sh $(VERIFY_STAGES)
 
 clean: ## remove build outputs (keeps the tool cache)
-	rm -rf dist build
+	rm -rf dist build prebuilds

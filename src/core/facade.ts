@@ -1,5 +1,6 @@
 // One interface over both DCSM cores.  createCore({ kind }) picks the
-// TypeScript reference or the native core (default: HTMQC_CORE, else native).
+// TypeScript reference or the native core (default: HTMQC_CORE, else native
+// where its addon loads, else ts with a warning).
 //
 // Contracts shared by both:
 //  - every method validates its arguments (InvalidArgumentError) before any
@@ -22,7 +23,7 @@ import { checkInteger, checkPartition, MAX_OFFSET } from './validate';
 export type CoreKind = 'ts' | 'native';
 
 export interface CreateCoreOptions extends CoreConfig {
-  /** Which implementation; default HTMQC_CORE (ts|native), else native. */
+  /** Which implementation; default HTMQC_CORE (ts|native), else native where it loads, else ts. */
   readonly kind?: CoreKind;
   /** Record one trace record per transition (default false: costs nothing). */
   readonly tracing?: boolean;
@@ -69,12 +70,30 @@ export function createCore(options: CreateCoreOptions): Core {
   throw new InvalidArgumentError(`kind must be 'ts' or 'native', got ${String(kind)}`);
 }
 
+/**
+ * HTMQC_CORE chooses; unset, the native core where its addon loads, else the
+ * TypeScript core (the same state machine, the conformance suite's oracle)
+ * with one process warning naming why.  An explicit 'native' never falls back.
+ */
 function defaultKind(): CoreKind {
   const env = process.env['HTMQC_CORE'];
-  if (env === undefined || env === '' || env === 'native') return 'native';
+  if (env === 'native') return 'native';
   if (env === 'ts') return 'ts';
-  throw new InvalidArgumentError(`HTMQC_CORE must be 'ts' or 'native', got ${env}`);
+  if (env !== undefined && env !== '') throw new InvalidArgumentError(`HTMQC_CORE must be 'ts' or 'native', got ${env}`);
+  const { nativeAddonStatus } = require('./native') as typeof import('./native');
+  const status = nativeAddonStatus();
+  if (status.available) return 'native';
+  if (!fallbackWarned) {
+    fallbackWarned = true;
+    process.emitWarning(`${status.reason}; using the TypeScript core instead (HTMQC_CORE=ts selects it without this warning)`,
+      { code: NO_NATIVE_CORE_WARNING });
+  }
+  return 'ts';
 }
+
+/** The warning code of the fallback to the TypeScript core. */
+export const NO_NATIVE_CORE_WARNING = 'HTMQC_NO_NATIVE_CORE';
+let fallbackWarned = false;
 
 /** Dispatch shared by both cores. */
 export function dispatch(core: Core, input: Input): CommandBatch {

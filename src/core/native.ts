@@ -1,4 +1,4 @@
-// The native DCSM (native/, loaded from build/Release/htmqc_native.node)
+// The native DCSM (native/, loaded by node-gyp-build: a local build, else the prebuild)
 // behind the Core interface.  Arguments are validated here before crossing
 // into C++; the addon checks again and throws the classes of errors.ts.
 //
@@ -41,23 +41,48 @@ interface NativeAddon {
   ) => NativeDcsmHandle;
 }
 
-/** dist/src/core/native.js -> <repo>/build/Release/htmqc_native.node (HTMQC_NATIVE_ADDON overrides). */
+/** The package root: dist/src/core/native.js is three folders below it. */
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/**
+ * The addon node-gyp-build selects under the package root: a local build
+ * (build/Release/htmqc_native.node) first, else the prebuild for this
+ * platform, architecture and libc (prebuilds/linux-x64/htmqc.glibc.node in
+ * the npm package).  HTMQC_NATIVE_ADDON overrides both.  Throws when neither
+ * exists.
+ */
 export function nativeAddonPath(): string {
-  return process.env['HTMQC_NATIVE_ADDON'] ?? path.resolve(__dirname, '..', '..', '..', 'build', 'Release', 'htmqc_native.node');
+  const override = process.env['HTMQC_NATIVE_ADDON'];
+  if (override !== undefined && override !== '') return override;
+  const nodeGypBuild = require('node-gyp-build') as { path(dir: string): string };
+  return nodeGypBuild.path(PACKAGE_ROOT);
 }
 
 let addon: NativeAddon | undefined;
 
 export function loadNativeAddon(): NativeAddon {
   if (addon === undefined) {
-    const file = nativeAddonPath();
+    let file = `${PACKAGE_ROOT}/{build/Release,prebuilds/${process.platform}-${process.arch}}`;
     try {
+      file = nativeAddonPath();
       addon = require(file) as NativeAddon;
     } catch (cause) {
-      throw new NativeCoreError(`cannot load the native core from ${file} (build it with node-gyp rebuild --nodedir=/usr)`, { cause });
+      throw new NativeCoreError(
+        `cannot load the native core from ${file}: ${cause instanceof Error ? cause.message.split('\n')[0] : String(cause)} ` +
+        `(build it with node-gyp rebuild --nodedir=/usr, or use the TypeScript core: HTMQC_CORE=ts)`, { cause });
     }
   }
   return addon;
+}
+
+/** Whether the native core loads here; the reason when it does not. */
+export function nativeAddonStatus(): { readonly available: true } | { readonly available: false; readonly reason: string } {
+  try {
+    loadNativeAddon();
+    return { available: true };
+  } catch (e) {
+    return { available: false, reason: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 export const DEFAULT_TRACE_CAPACITY = 1 << 16;

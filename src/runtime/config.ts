@@ -104,7 +104,7 @@ export interface ConsumerConfig {
    * false: transitions are then not observable, and cost nothing).
    */
   readonly transitions?: boolean;
-  /** Which DCSM core: default HTMQC_CORE, else 'native'. */
+  /** Which DCSM core: default HTMQC_CORE, else 'native' where its addon loads, else 'ts' (with a warning). */
   readonly core?: 'ts' | 'native';
   /** How long stop() waits for running handlers before abandoning them, in ms (default 10000). */
   readonly stopTimeoutMs?: number;

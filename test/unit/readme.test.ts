@@ -2,23 +2,17 @@
 // built (dist/src/index.d.ts), strict, so a renamed option or export breaks
 // this test rather than the reader's first run.  Each block becomes a module
 // whose statements run inside an async function (the blocks use top-level
-// await).
+// await).  make package (test/package/) runs the SQLite block from the npm
+// tarball; the extractor's own checks are at the end.
 
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
+import { quickstartBlocks, quickstartCommands, uncreatedTopics, withBroker } from '../readme/quickstart';
 
 const root = path.join(__dirname, '..', '..', '..');
 const entry = path.join(root, 'dist', 'src', 'index');
-
-/** The ```ts blocks between `## Quickstart` and the next `## ` heading. */
-function quickstartBlocks(readme: string): string[] {
-  const start = readme.indexOf('\n## Quickstart\n');
-  assert.ok(start >= 0, 'README.md has a ## Quickstart section');
-  const end = readme.indexOf('\n## ', start + 1);
-  return [...readme.slice(start, end < 0 ? undefined : end).matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
 
 /** Type errors of the blocks, one line each ("block 2 line 5: ..."), empty when all compile. */
 function typeErrors(blocks: string[]): string[] {
@@ -67,5 +61,31 @@ describe('README: the quickstart code blocks type-check against the built packag
     assert.notStrictEqual(bad, blocks[1]);
     const errors = typeErrors([bad]);
     assert.ok(errors.some((e) => /'url' does not exist in type 'PostgresLedgerOptions'/.test(e)), errors.join('\n'));
+  });
+});
+
+describe('README: the quickstart extractor make package runs', function () {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const sqlite = quickstartBlocks(readme)[0]!;
+
+  it('finds the install command and a create command for every topic the SQLite block uses', function () {
+    assert.ok(quickstartCommands(readme).includes('npm install htmqc kafkajs'), quickstartCommands(readme).join('\n'));
+    assert.deepStrictEqual(uncreatedTopics(readme, sqlite), []);
+  });
+
+  it('names a topic the README no longer creates (a drifted README fails make package)', function () {
+    const drifted = readme.replace(/\nkafka-topics\.sh [^\n]*--topic orders\.dlq[^\n]*/, '');
+    assert.notStrictEqual(drifted, readme);
+    assert.deepStrictEqual(uncreatedTopics(drifted, sqlite), ['orders.dlq']);
+  });
+
+  it('sets the broker address only where the block has it once, else names what it looked for', function () {
+    assert.match(withBroker(sqlite, '127.0.0.1:19392'), /brokers: \['127\.0\.0\.1:19392'\]/);
+    assert.throws(() => withBroker(sqlite.replace("'127.0.0.1:9092'", "'localhost:9092'"), '127.0.0.1:1', 'block 1'),
+      /block 1: expected the broker address '127\.0\.0\.1:9092' once, found it 0 times/);
+  });
+
+  it('fails a README without a Quickstart section', function () {
+    assert.throws(() => quickstartBlocks(readme.replace('\n## Quickstart\n', '\n## Start\n')), /no "## Quickstart" section/);
   });
 });
