@@ -61,6 +61,16 @@ export interface LedgerPort<E = Statement> {
   /** The backend's name, for errors, metrics and the service ('sqlite', 'postgres'). */
   readonly backend: string;
   /**
+   * How many commit() calls the backend runs usefully at once, an integer
+   * >= 1.  The runtime's ledger writer keeps up to this many group commits
+   * in flight, each over partitions no other in-flight commit holds
+   * (src/runtime/ledger-writer.ts): a backend must accept concurrent
+   * commits over disjoint partitions without deadlock.  SQLite: 1 (its
+   * commit thread runs one transaction at a time).  PostgreSQL: the pool's
+   * connections but one, kept for fences and reads (src/ledger/postgres/).
+   */
+  readonly concurrentCommits: number;
+  /**
    * Spec Assign's ledger step, in one transaction: increments the partition's
    * epoch (creating its row at next = 0 on first use) and returns the new
    * epoch and next.  Every later commit carrying an older epoch is rejected.

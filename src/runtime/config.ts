@@ -169,6 +169,11 @@ export function validateConfig(config: ConsumerConfig): NormalisedConfig {
   if (ledger === null || typeof ledger !== 'object' || calls.some((k) => typeof ledger[k] !== 'function')) {
     throw new ConfigError('ledger', `must implement the ledger port (${calls.join(', ')}; src/ledger/port.ts)`);
   }
+  const concurrentCommits: unknown = ledger.concurrentCommits;
+  if (typeof concurrentCommits !== 'number' || !Number.isInteger(concurrentCommits) || concurrentCommits < 1) {
+    throw new ConfigError('ledger.concurrentCommits',
+      `must be an integer >= 1 (how many commits the backend runs at once; src/ledger/port.ts), got ${describeValue(concurrentCommits)}`);
+  }
   if (typeof c['handler'] !== 'function') throw new ConfigError('handler', 'must be a function (message, tx) => Promise<void>');
   const transitions = c['transitions'] ?? false;
   if (typeof transitions !== 'boolean') throw new ConfigError('transitions', `must be a boolean, got ${describeValue(transitions)}`);

@@ -15,8 +15,10 @@
 // for up to SPILL_WAIT_MS, heartbeating; a spill that waits longer pauses the
 // partition, and the Resume after a Commit feeds the spill first.
 //
-// Ledger commits go through the async ledger port (LedgerWriter): one group
-// commit in flight, the next gathers what queues meanwhile.
+// Ledger commits go through the async ledger port (LedgerWriter): up to the
+// ledger's concurrentCommits group commits in flight, over disjoint
+// partitions; what queues meanwhile goes into the next.  The core keeps one
+// write per partition in flight, so answers of different commits commute.
 //
 // Group events.  kafkajs does not await its GROUP_JOIN and REBALANCING
 // listeners, and fence and commit are asynchronous, so every group event is
@@ -25,7 +27,7 @@
 //     `revoking`: from then on the run starts no handler, feeds no spilled
 //     record and accepts no batch; a handler already running may finish and
 //     its Succeed is still fed to the core (the run still holds p);
-//  2. the revoke awaits the ledger writer (settle): the commit in flight is
+//  2. the revoke awaits the ledger writer (settle): every commit in flight is
 //     answered and applied to the core (LedgerCommitted / LedgerRejected),
 //     and what the run has queued, including writes issued by the handlers
 //     of step 1, is committed, up to stopTimeoutMs (past it, queued writes are

@@ -54,3 +54,20 @@ export class ConsumerFatalError extends HtmqcError implements FatalPosition {
     this.offset = at.offset;
   }
 }
+
+/**
+ * The ledger writer was about to send a write for a partition that a group
+ * commit in flight already holds.  The core keeps one write per partition
+ * in flight, so this is a bug of the runtime, never of the ledger: the
+ * second write's next check would race the first's commit (a rejection
+ * that drops the partition, or answers applied out of order), and a lost
+ * answer could no longer be resolved by reading the row (lost-answer.ts
+ * assumes only this write moved it).  The writer halts and the consumer
+ * stops (ConsumerFatalError, with this as its cause).
+ */
+export class OverlappingCommitError extends HtmqcError {
+  constructor(readonly topic: string, readonly partition: number, readonly expectedNext: number) {
+    super(`ledger writer: the write of ${topic}/${partition} from offset ${expectedNext} was about to be sent while a group commit ` +
+      `holding ${topic}/${partition} is in flight; two commits in flight must never share a partition`);
+  }
+}

@@ -1,6 +1,26 @@
 // The consumer's ledger writer: the core's WriteLedger commands, sent as group
-// commits through the ledger port, one commit in flight at a time; what
-// queues meanwhile is the next group commit.
+// commits through the ledger port, up to `ledger.concurrentCommits` of them
+// in flight at once (SQLite 1, PostgreSQL the pool's connections but one),
+// each over partitions no other commit in flight holds.
+//
+// Why disjoint partitions are enough.  The core keeps at most one write per
+// partition in flight, so what queues while commits are in flight is for
+// other partitions:
+//  1. a flush takes every queued write of an active run and, when k slots
+//     are free, splits them by partition into at most k group commits of
+//     about the same number of offsets (all writes of one partition go to
+//     one commit);
+//  2. each commit holds its partitions from being sent to the moment its
+//     answers are handed to the core (`answered`), released in the same
+//     synchronous step, so a WriteLedger the answer causes is queued only
+//     for a partition no commit holds; a write for a held partition is
+//     never sent (OverlappingCommitError: the writer halts, the consumer
+//     stops);
+//  3. the backend locks only the rows of a commit's partitions, in one
+//     order (postgres.ts), so commits in flight never wait for each other;
+//     their answers arrive in any order, each commit's in its queue order,
+//     and per partition in offset order (one write at a time).
+// `committing` is true while any commit is in flight; `settle` waits for all.
 //
 // Errors are classified by `retriable`, never by message:
 //  - retriable (a lock, I/O, a dropped connection): nothing of the commit
@@ -22,7 +42,7 @@
 
 import { performance } from 'perf_hooks';
 import { LedgerError, LedgerStatementError, type LedgerPort, type LedgerWrite, type PartitionRef, type Statement, type WriteResult } from '../ledger';
-import { ConsumerFatalError } from './errors';
+import { ConsumerFatalError, OverlappingCommitError } from './errors';
 import { faultPoint } from './fault';
 import { resolveLostAnswer } from './lost-answer';
 
@@ -66,7 +86,14 @@ export class LedgerWriter<R extends WriterRun> {
   private waiting: QueuedWrite<R>[] = [];
   /** The whole ledger failed: nothing is sent until retryTimer fires. */
   private blocked = false;
-  private inFlight: Promise<void> | undefined;
+  /** Every group commit started and not finished (its promise settles after its answers were handed on). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Commits sent whose answers are not handed on yet: they hold slots and partitions. */
+  private open = 0;
+  /** Partition (partitionKey) -> the commit in flight that holds it (header, step 2). */
+  private readonly held = new Map<string, SentCommit>();
+  /** Commits in flight at most: the ledger's concurrentCommits. */
+  private readonly slots: number;
   private flushScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryAt = 0;
@@ -78,11 +105,19 @@ export class LedgerWriter<R extends WriterRun> {
     private readonly events: LedgerWriterEvents<R>,
     private readonly options: LedgerWriterOptions,
   ) {
+    const slots: unknown = ledger.concurrentCommits;
+    if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1) {
+      throw new TypeError(`ledger writer: the ${ledger.backend} ledger's concurrentCommits must be an integer >= 1, got ${String(slots)}`);
+    }
+    this.slots = slots;
     this.backoff = options.backoffMs;
   }
 
   /** A group commit is on its way to the ledger, or its answer is being resolved. */
-  get committing(): boolean { return this.inFlight !== undefined; }
+  get committing(): boolean { return this.inFlight.size > 0; }
+
+  /** Group commits sent and not answered yet (at most the ledger's concurrentCommits). */
+  get commitsInFlight(): number { return this.open; }
 
   /** Writes waiting to be sent (including those waiting for a retry). */
   get queued(): number { return this.queue.length + this.waiting.length; }
@@ -90,7 +125,7 @@ export class LedgerWriter<R extends WriterRun> {
   /** Command WriteLedger: queued for the next group commit. */
   add(run: R, write: LedgerWrite<Statement>): void {
     this.queue.push({ run, write, lost: false });
-    if (this.flushScheduled || this.blocked || this.inFlight !== undefined || this.halted) return;
+    if (this.flushScheduled || this.blocked || this.open >= this.slots || this.halted) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -102,13 +137,13 @@ export class LedgerWriter<R extends WriterRun> {
    * Resolves once no commit is in flight and nothing of the runs `mine`
    * selects is queued, sending what is queued at once (a waiting retry is
    * brought forward, but not before its backoff).  Past `deadline` (Date.now)
-   * nothing new is sent: the commit in flight is still awaited, what is
+   * nothing new is sent: every commit in flight is still awaited, what is
    * queued stays queued.  Never rejects: errors take their usual course.
    */
   async settle(mine: (run: R) => boolean, deadline: number): Promise<void> {
     for (;;) {
-      if (this.inFlight !== undefined) {
-        await this.inFlight;
+      if (this.inFlight.size > 0) {
+        await Promise.all(this.inFlight);
         continue;
       }
       const ours = (w: QueuedWrite<R>): boolean => w.run.active && mine(w.run);
@@ -124,7 +159,7 @@ export class LedgerWriter<R extends WriterRun> {
         continue;
       }
       this.flush();
-      if (this.inFlight === undefined) return;
+      if (this.inFlight.size === 0) return;
     }
   }
 
@@ -137,19 +172,52 @@ export class LedgerWriter<R extends WriterRun> {
     this.waiting = [];
   }
 
-  /** One group commit of every queued write of a run that still holds its partition. */
+  /** Every queued write of a run that still holds its partition, as up to one group commit per free slot (header, step 1). */
   private flush(): void {
-    if (this.inFlight !== undefined || this.blocked || this.halted) return;
-    const batch = this.queue.length === 0 ? this.queue : this.queue.filter((w) => w.run.active);
+    const free = this.slots - this.open;
+    if (free <= 0 || this.blocked || this.halted) return;
+    const ready = this.queue.length === 0 ? this.queue : this.queue.filter((w) => w.run.active);
     this.queue = [];
-    if (batch.length === 0) return;
-    this.inFlight = this.commit(batch).then(() => {
-      this.inFlight = undefined;
-      if (this.queue.length > 0) this.flush();
-    });
+    if (ready.length === 0) return;
+    for (const batch of splitByPartition(ready, free)) {
+      try {
+        this.start(batch);
+      } catch (e) {
+        if (!(e instanceof OverlappingCommitError)) throw e;
+        this.halt();
+        this.events.fatal(new ConsumerFatalError(
+          { topic: e.topic, partition: e.partition, offset: e.expectedNext }, 'the ledger writer (a write for a partition already in flight)', e));
+        return;
+      }
+    }
   }
 
-  private async commit(batch: QueuedWrite<R>[]): Promise<void> {
+  /** Sends one group commit; throws OverlappingCommitError, sending nothing, if a commit in flight holds one of its partitions. */
+  private start(batch: QueuedWrite<R>[]): void {
+    for (const w of batch) {
+      if (this.held.has(partitionKey(w.write))) throw new OverlappingCommitError(w.write.topic, w.write.partition, w.write.expectedNext);
+    }
+    const sent: SentCommit = { partitions: batch.map((w) => partitionKey(w.write)), released: false };
+    for (const k of sent.partitions) this.held.set(k, sent);
+    this.open++;
+    const done = this.commit(batch, sent).finally(() => {
+      // Normally released already, before the answers (commit); this covers a commit that threw.
+      this.release(sent);
+      this.inFlight.delete(done);
+      if (this.queue.length > 0) this.flush();
+    });
+    this.inFlight.add(done);
+  }
+
+  /** The commit's slot and partitions are free again; called once its answers are known, before they are handed on. */
+  private release(sent: SentCommit): void {
+    if (sent.released) return;
+    sent.released = true;
+    this.open--;
+    for (const k of sent.partitions) if (this.held.get(k) === sent) this.held.delete(k);
+  }
+
+  private async commit(batch: QueuedWrite<R>[], sent: SentCommit): Promise<void> {
     const results: (FinalResult | undefined)[] = new Array<FinalResult | undefined>(batch.length);
     let durationMs = 0;
     try {
@@ -175,10 +243,12 @@ export class LedgerWriter<R extends WriterRun> {
         for (const i of send) if (batch[i]!.lost) results[i] = await this.resolve(batch[i]!);
       }
     } catch (e) {
+      this.release(sent);
       this.answer(batch, results, durationMs);
       this.failed(batch.filter((_, i) => results[i] === undefined), e);
       return;
     }
+    this.release(sent);
     this.backoff = this.options.backoffMs;
     this.answer(batch, results, durationMs);
     const resend = batch.filter((_, i) => results[i] === undefined);
@@ -250,4 +320,41 @@ export class LedgerWriter<R extends WriterRun> {
     if (this.waiting.length > 0) this.queue.unshift(...this.waiting);
     this.waiting = [];
   }
+}
+
+/** A group commit sent: the partitions it holds until its answers are handed on. */
+interface SentCommit {
+  readonly partitions: readonly string[];
+  released: boolean;
+}
+
+function partitionKey(w: PartitionRef): string {
+  return `${w.partition}\u0000${w.topic}`;
+}
+
+/**
+ * `writes` as at most `n` group commits: every write of one partition in
+ * the same commit, the partitions (in queue order) each to the commit with
+ * the fewest offsets so far.  One commit when n is 1 or one partition is queued.
+ */
+function splitByPartition<W extends { readonly write: LedgerWrite<Statement> }>(writes: W[], n: number): W[][] {
+  if (n <= 1 || writes.length <= 1) return [writes];
+  const groups = new Map<string, W[]>();
+  for (const w of writes) {
+    const k = partitionKey(w.write);
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, [w]);
+    else g.push(w);
+  }
+  if (groups.size <= 1) return [writes];
+  const bins = Array.from({ length: Math.min(n, groups.size) }, () => ({ writes: [] as W[], offsets: 0 }));
+  for (const g of groups.values()) {
+    let lightest = bins[0]!;
+    for (const b of bins) if (b.offsets < lightest.offsets) lightest = b;
+    for (const w of g) {
+      lightest.writes.push(w);
+      lightest.offsets += w.write.upTo - w.write.expectedNext;
+    }
+  }
+  return bins.map((b) => b.writes);
 }

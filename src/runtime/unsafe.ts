@@ -23,12 +23,14 @@ interface SqliteLike {
 
 export class BrokerCommitFirstLedger implements LedgerPort<Statement> {
   readonly backend: string;
+  readonly concurrentCommits: number;
   private readonly db: SqliteLike;
 
   constructor(private readonly inner: LedgerPort<Statement>) {
     const db = (inner as unknown as { database?: SqliteLike }).database;
     if (db === undefined) throw new Error('HTMQC_UNSAFE=broker-commit-first needs the SQLite ledger');
     this.backend = inner.backend;
+    this.concurrentCommits = inner.concurrentCommits;
     this.db = db;
     this.db.exec('CREATE TABLE IF NOT EXISTS htmqc_unsafe_broker (topic TEXT, partition INTEGER, offset INTEGER, PRIMARY KEY (topic, partition))');
   }

@@ -259,6 +259,8 @@ describe('PostgreSQL ledger: schema and options', function () {
       [{ connectionString: url, poolSize: 0 }, /options\.poolSize must be an integer in 1\.\.100, got 0/],
       [{ connectionString: url, lostAnswerTimeoutMs: -1 }, /options\.lostAnswerTimeoutMs/],
       [{ connectionString: url, userSchema: 5 }, /options\.userSchema/],
+      [{ connectionString: url, poolSize: 2, concurrentCommits: 3 }, /options\.concurrentCommits must be an integer in 1\.\.2, got 3/],
+      [{ connectionString: url, pool_size: 2 }, /options\.pool_size is not an option \(did you mean poolSize\?\)/],
     ];
     for (const [options, re] of bad) {
       await assert.rejects(openPostgresLedger(options as never), (e: unknown) => e instanceof LedgerArgumentError && re.test(e.message));

@@ -14,7 +14,7 @@ import {
   LedgerBusyError, LedgerError, LedgerSchemaError, LedgerStatementError, openSqliteLedger, type CommittedRange, type Fenced, type LedgerPort, type LedgerRow,
   type LedgerWrite, type OffsetOutcome, type OutboxEntry, type PartitionRef, type SqliteLedger, type Statement, type WriteResult,
 } from '../../src/ledger';
-import { ConsumerFatalError } from '../../src/runtime/errors';
+import { ConsumerFatalError, OverlappingCommitError } from '../../src/runtime/errors';
 import { LedgerWriter, type FinalResult, type QueuedWrite, type WriterRun } from '../../src/runtime/ledger-writer';
 import { resolveLostAnswer } from '../../src/runtime/lost-answer';
 
@@ -23,8 +23,15 @@ const T = 'orders';
 /** A port that forwards to a real ledger; `commit` may be replaced per test. */
 class Decorated implements LedgerPort<Statement> {
   readonly backend = 'decorated';
+  readonly concurrentCommits: number;
   commits = 0;
-  constructor(readonly inner: LedgerPort<Statement>, private readonly onCommit: (n: number, writes: readonly LedgerWrite[]) => Promise<WriteResult[]> | undefined) {}
+  constructor(
+    readonly inner: LedgerPort<Statement>,
+    private readonly onCommit: (n: number, writes: readonly LedgerWrite[]) => Promise<WriteResult[]> | undefined,
+    concurrentCommits = inner.concurrentCommits,
+  ) {
+    this.concurrentCommits = concurrentCommits;
+  }
   fence(ref: PartitionRef): Promise<Fenced> { return this.inner.fence(ref); }
   commit(writes: readonly LedgerWrite<Statement>[]): Promise<WriteResult[]> {
     this.commits++;
@@ -39,6 +46,61 @@ class Decorated implements LedgerPort<Statement> {
 }
 
 interface Run extends WriterRun { active: boolean }
+
+/** One commit() call of a Scripted port, answered by the test. */
+interface Call {
+  readonly writes: readonly LedgerWrite[];
+  readonly partitions: number[];
+  answered: boolean;
+  resolve(results: WriteResult[]): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * A port whose commits stay in flight until the test answers them: apply()
+ * runs the call's writes on the real ledger and answers its results,
+ * lose() applies them and answers { status: 'unknown' }, fail() rejects
+ * without applying anything.  Reads go to the real ledger.
+ */
+class Scripted extends Decorated {
+  readonly calls: Call[] = [];
+  constructor(inner: SqliteLedger, concurrentCommits: number) {
+    super(inner, (_, writes) => new Promise<WriteResult[]>((resolve, reject) => {
+      this.calls.push({ writes, partitions: writes.map((w) => w.partition), answered: false, resolve, reject });
+    }), concurrentCommits);
+  }
+  /** The calls not answered yet, by their partitions. */
+  get pending(): number[][] { return this.calls.filter((c) => !c.answered).map((c) => c.partitions); }
+  async apply(i: number): Promise<void> {
+    const c = this.take(i);
+    c.resolve(await this.inner.commit(c.writes));
+  }
+  async lose(i: number): Promise<void> {
+    const c = this.take(i);
+    c.resolve((await this.inner.commit(c.writes)).map((): WriteResult => ({ status: 'unknown' })));
+  }
+  fail(i: number, e: unknown): void { this.take(i).reject(e); }
+  private take(i: number): Call {
+    const c = this.calls[i];
+    if (c === undefined || c.answered) throw new Error(`call ${i} is not in flight (${this.calls.length} calls)`);
+    c.answered = true;
+    return c;
+  }
+}
+
+/** Lets the event loop run until `done` (at most 3 s). */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A few turns of the event loop, for asserting that something did NOT happen. */
+async function turns(n = 10): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 function insert(id: string): Statement {
   return { sql: 'INSERT INTO effects (id) VALUES (?)', params: [id] };
@@ -275,6 +337,226 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
     assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/0@0`, `${T}/0@1`], 'answered before settle resolved');
     assert.strictEqual(r.writer.committing, false, 'no commit in flight when settle resolves');
     assert.deepStrictEqual(effects(), ['a', 'b']);
+  });
+
+  describe('several group commits in flight over disjoint partitions (ledger.concurrentCommits)', () => {
+    const run = (partition: number): Run => ({ topic: T, partition, active: true });
+    const fence = async (n: number): Promise<number[]> => {
+      const epochs: number[] = [];
+      for (let p = 0; p < n; p++) epochs.push((await sqlite.fence({ topic: T, partition: p })).epoch);
+      return epochs;
+    };
+
+    it('concurrentCommits 1 (SQLite): a write queued while a commit is in flight waits for its answer', async () => {
+      const e = await fence(2);
+      const ledger = new Scripted(sqlite, 1);
+      const r = recorder(ledger);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await turns();
+      assert.deepStrictEqual(ledger.pending, [[0]], 'only one commit in flight');
+      await ledger.apply(0);
+      await until(() => ledger.calls.length === 2, 'the second commit');
+      assert.deepStrictEqual(ledger.calls[1]!.partitions, [1]);
+      await ledger.apply(1);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/0@0`, `${T}/1@0`]);
+    });
+
+    it('two commits in flight at once; answers are handed on in the order they arrive; a third waits for a free slot', async () => {
+      const e = await fence(3);
+      const ledger = new Scripted(sqlite, 2);
+      const r = recorder(ledger);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await until(() => ledger.calls.length === 2, 'the second commit');
+      assert.deepStrictEqual(ledger.pending, [[0], [1]], 'both in flight, each over its own partition');
+      assert.strictEqual(r.writer.commitsInFlight, 2);
+      assert.ok(r.writer.committing);
+      r.writer.add(run(2), write(2, e[2]!, 0, [insert('p2')]));
+      await turns();
+      assert.strictEqual(ledger.calls.length, 2, 'no third commit while both slots are taken');
+      await ledger.apply(1);
+      await until(() => ledger.calls.length === 3, 'the third commit, in the freed slot');
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/1@0`], 'the second commit answered first');
+      assert.deepStrictEqual(ledger.pending, [[0], [2]]);
+      await ledger.apply(2);
+      await ledger.apply(0);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/1@0`, `${T}/2@0`, `${T}/0@0`]);
+      assert.ok(r.answered.every((a) => a.result.status === 'committed'));
+      assert.deepStrictEqual(effects(), ['p0', 'p1', 'p2']);
+      assert.strictEqual(r.writer.committing, false);
+    });
+
+    it('what queued at once is split by partition over the free slots, about the same offsets each; one partition never in two', async () => {
+      const e = await fence(4);
+      const ledger = new Scripted(sqlite, 3);
+      const r = recorder(ledger);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('a'), insert('b'), insert('c'), insert('d'), insert('e')]));
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('f')]));
+      r.writer.add(run(2), write(2, e[2]!, 0, [insert('g')]));
+      r.writer.add(run(3), write(3, e[3]!, 0, [insert('h')]));
+      await until(() => ledger.calls.length === 3, 'three commits');
+      assert.deepStrictEqual(ledger.pending, [[0], [1, 3], [2]]);
+      for (let i = 0; i < 3; i++) await ledger.apply(i);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(r.answered.map((a) => a.ref).sort(), [`${T}/0@0`, `${T}/1@0`, `${T}/2@0`, `${T}/3@0`]);
+      assert.strictEqual(effects().length, 8);
+    });
+
+    it('a write for a partition a commit in flight holds is never sent: OverlappingCommitError, the writer halts', async () => {
+      const e = await fence(2);
+      const ledger = new Scripted(sqlite, 2);
+      const r = recorder(ledger);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0-a')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      // A core bug: a second write of partition 0 while its first is in flight.
+      r.writer.add(run(0), write(0, e[0]!, 1, [insert('p0-b')]));
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await until(() => r.fatal.length > 0, 'the fatal error');
+      assert.strictEqual(ledger.calls.length, 1, 'nothing of that flush was sent');
+      const f = r.fatal[0]!;
+      assert.deepStrictEqual([f.topic, f.partition, f.offset], [T, 0, 1]);
+      assert.ok(f.cause instanceof OverlappingCommitError);
+      assert.match(f.message, /the write of orders\/0 from offset 1 was about to be sent while a group commit holding orders\/0 is in flight/);
+      await ledger.apply(0);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/0@0`], 'the commit in flight is still answered');
+      assert.strictEqual(ledger.calls.length, 1, 'a halted writer sends nothing more');
+      assert.deepStrictEqual(effects(), ['p0-a']);
+    });
+
+    it('a partition is free again when its answer is handed on: the next write it causes is sent, even while answers arrive together', async () => {
+      const e = await fence(3);
+      const ledger = new Scripted(sqlite, 3);
+      // Like the core: each answer queues the partition's next write, until offset 6.
+      const writer: LedgerWriter<Run> = new LedgerWriter<Run>(ledger, {
+        answered: (writes, results) => {
+          writes.forEach((w, i) => {
+            answered.push(`${w.write.partition}@${w.write.expectedNext}`);
+            const next = (results[i] as { next: number }).next;
+            if (next < 6) writer.add(w.run, write(w.write.partition, e[w.write.partition]!, next, [insert(`p${w.write.partition}-${next}`), null]));
+          });
+        },
+        retrying: () => undefined,
+        fatal: (f) => fatal.push(f),
+      }, { backoffMs: 5, maxBackoffMs: 100 });
+      const answered: string[] = [];
+      const fatal: ConsumerFatalError[] = [];
+      for (let p = 0; p < 3; p++) writer.add(run(p), write(p, e[p]!, 0, [insert(`p${p}-0`), null]));
+      for (let round = 0; round < 3; round++) {
+        await until(() => ledger.pending.length === 3, `round ${round}: three commits in flight`);
+        // Answer all three in one go: their continuations interleave with the others' releases.
+        const live = ledger.calls.map((c, i) => (c.answered ? -1 : i)).filter((i) => i >= 0);
+        const results = await Promise.all(live.map((i) => sqlite.commit(ledger.calls[i]!.writes)));
+        live.forEach((i, k) => { ledger.calls[i]!.answered = true; ledger.calls[i]!.resolve(results[k]!); });
+      }
+      await writer.settle(everything, soon());
+      assert.deepStrictEqual(fatal, []);
+      for (let p = 0; p < 3; p++) assert.deepStrictEqual(answered.filter((a) => a.startsWith(`${p}@`)), [`${p}@0`, `${p}@2`, `${p}@4`], `partition ${p} in offset order`);
+      assert.strictEqual(effects().length, 9);
+      assert.ok(ledger.calls.every((c) => c.partitions.length === 1));
+    });
+
+    it('a retriable error of one commit backs off and retries its writes, never skipping them, while the other commit completes', async () => {
+      const e = await fence(3);
+      const ledger = new Scripted(sqlite, 2);
+      const r = recorder(ledger, 40);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await until(() => ledger.calls.length === 2, 'the second commit');
+      const t0 = Date.now();
+      ledger.fail(0, new LedgerBusyError('commit: database is locked'));
+      await until(() => r.retrying.length === 1, 'the retry');
+      // The whole ledger failed: nothing new is sent until the backoff ends.
+      r.writer.add(run(2), write(2, e[2]!, 0, [insert('p2')]));
+      await ledger.apply(1);
+      await turns();
+      assert.strictEqual(ledger.calls.length, 2, 'blocked during the backoff');
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/1@0`]);
+      await until(() => ledger.calls.length >= 3, 'the retry after the backoff');
+      assert.ok(Date.now() - t0 >= 35, `waited for the backoff: ${Date.now() - t0} ms`);
+      assert.deepStrictEqual(ledger.pending, [[0], [2]], 'the failed write again, first, and partition 2 beside it in the other slot');
+      await ledger.apply(3);
+      await ledger.apply(2);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/1@0`, `${T}/2@0`, `${T}/0@0`]);
+      assert.deepStrictEqual(effects(), ['p0', 'p1', 'p2'], 'every write applied once');
+      assert.deepStrictEqual(r.fatal, []);
+    });
+
+    it('a retriable failing statement of one commit holds back only its partition; the commit beside it and new writes go on', async () => {
+      const e = await fence(3);
+      const ledger = new Scripted(sqlite, 2);
+      const r = recorder(ledger, 200);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await until(() => ledger.calls.length === 2, 'the second commit');
+      ledger.fail(0, new LedgerStatementError('disk I/O error', T, 0, 0, undefined, true));
+      await until(() => r.retrying.length === 1, 'the retry');
+      r.writer.add(run(2), write(2, e[2]!, 0, [insert('p2')]));
+      await until(() => ledger.calls.length === 3, 'partition 2 sent at once');
+      assert.deepStrictEqual(ledger.pending, [[1], [2]]);
+      await ledger.apply(1);
+      await ledger.apply(2);
+      await turns();
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/1@0`, `${T}/2@0`], 'partition 0 still waits for its backoff');
+      await until(() => ledger.calls.length === 4, 'partition 0 after its backoff');
+      assert.deepStrictEqual(ledger.calls[3]!.partitions, [0]);
+      await ledger.apply(3);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(effects(), ['p0', 'p1', 'p2']);
+    });
+
+    it('a lost answer is resolved by reading the row while another commit is in flight; not sent again when it applied', async () => {
+      const e = await fence(2);
+      const ledger = new Scripted(sqlite, 2);
+      const r = recorder(ledger);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await until(() => ledger.calls.length === 2, 'the second commit');
+      await ledger.lose(0);
+      await until(() => r.answered.length === 1, 'the resolved answer');
+      assert.deepStrictEqual(r.answered, [{ ref: `${T}/0@0`, result: { status: 'committed', next: 1 } }]);
+      assert.deepStrictEqual(ledger.pending, [[1]], 'never re-sent');
+      await ledger.apply(1);
+      await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(effects(), ['p0', 'p1']);
+      assert.strictEqual(ledger.calls.length, 2);
+    });
+
+    it('settle waits for every commit in flight, even past its deadline; committing is true while any is', async () => {
+      const e = await fence(2);
+      const ledger = new Scripted(sqlite, 2);
+      const r = recorder(ledger);
+      r.writer.add(run(0), write(0, e[0]!, 0, [insert('p0')]));
+      await until(() => ledger.calls.length === 1, 'the first commit');
+      r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
+      await until(() => ledger.calls.length === 2, 'the second commit');
+      let settled = false;
+      const s = r.writer.settle(everything, Date.now()).then(() => { settled = true; });
+      await ledger.apply(0);
+      await turns();
+      assert.strictEqual(settled, false, 'one commit still in flight');
+      assert.strictEqual(r.writer.committing, true);
+      assert.strictEqual(r.writer.commitsInFlight, 1);
+      await ledger.apply(1);
+      await s;
+      assert.strictEqual(r.writer.committing, false);
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/0@0`, `${T}/1@0`]);
+    });
+
+    it('refuses a ledger whose concurrentCommits is not an integer >= 1, naming it', () => {
+      for (const bad of [0, -1, 1.5, NaN]) {
+        assert.throws(() => recorder(new Scripted(sqlite, bad as never)), /the decorated ledger's concurrentCommits must be an integer >= 1, got /);
+      }
+    });
   });
 
   it('LedgerError defaults to not retriable; the busy and I/O errors are retriable', () => {

@@ -52,6 +52,8 @@ describe('htmqc run config: the ledger section', function () {
   it('takes a postgres object with the connection string in the file', function () {
     assert.deepStrictEqual(config({ ledger: { backend: 'postgres', url: PG, schema: 'orders_app', poolSize: 8, lostAnswerTimeoutMs: 0 } }).ledger,
       { backend: 'postgres', url: PG, urlSource: 'the config file', schema: 'orders_app', poolSize: 8, lostAnswerTimeoutMs: 0 });
+    assert.deepStrictEqual(config({ ledger: { backend: 'postgres', url: PG, poolSize: 8, concurrentCommits: 6 } }).ledger,
+      { backend: 'postgres', url: PG, urlSource: 'the config file', poolSize: 8, concurrentCommits: 6 });
   });
 
   it('reads the connection string from the environment variable { "env": NAME } names (a Kubernetes Secret)', function () {
@@ -75,6 +77,8 @@ describe('htmqc run config: the ledger section', function () {
   it('refuses a wrong type, naming the field and showing the bad value', function () {
     refuses({ ledger: { backend: 'postgres', url: PG, poolSize: '4' } }, 'ledger.poolSize', /must be an integer in 1\.\.100, got "4" \(a string\)/);
     refuses({ ledger: { backend: 'postgres', url: PG, poolSize: 0 } }, 'ledger.poolSize', /must be an integer in 1\.\.100, got 0/);
+    refuses({ ledger: { backend: 'postgres', url: PG, concurrentCommits: 0 } }, 'ledger.concurrentCommits', /must be an integer in 1\.\.100, got 0/);
+    refuses({ ledger: { backend: 'postgres', url: PG, concurrentCommit: 2 } }, 'ledger.concurrentCommit', /is not an option \(did you mean concurrentCommits\?\) of a postgres ledger/);
     refuses({ ledger: { backend: 'postgres', url: PG, connectTimeoutMs: 1.5 } }, 'ledger.connectTimeoutMs', /got 1\.5/);
     refuses({ ledger: { backend: 'postgres', url: PG, schema: 'Orders' } }, 'ledger.schema', /lower-case PostgreSQL identifier.*got "Orders"/);
     refuses({ ledger: { backend: 'postgres', url: PG, userSchema: 1 } }, 'ledger.userSchema', /must be SQL \(the effects' tables\).*got 1/);

@@ -35,6 +35,11 @@ describe('runtime: createConsumer configuration validation', () => {
     assert.deepStrictEqual(s.partitions, []);
   });
 
+  /** Every call of the port, and the given concurrentCommits. */
+  const portWith = (concurrentCommits: unknown): Record<string, unknown> => ({
+    backend: 'fake', concurrentCommits, fence: () => undefined, commit: () => undefined, read: () => undefined,
+    deadLetters: () => undefined, lastDeadLetter: () => undefined,
+  });
   const cases: [string, Record<string, unknown>][] = [
     ['kafka', { kafka: {} }],
     ['groupId', { groupId: '' }],
@@ -43,6 +48,9 @@ describe('runtime: createConsumer configuration validation', () => {
     ['topics[1]', { topics: ['a', ''] }],
     ['topics', { topics: ['a', 'a'] }],
     ['ledger', { ledger: { fence: () => undefined } }],
+    ['ledger.concurrentCommits', { ledger: portWith(undefined) }],
+    ['ledger.concurrentCommits', { ledger: portWith(0) }],
+    ['ledger.concurrentCommits', { ledger: portWith(1.5) }],
     ['handler', { handler: 'nope' }],
     ['maxInFlightPerPartition', { maxInFlightPerPartition: 0 }],
     ['maxInFlightPerPartition', { maxInFlightPerPartition: 1.5 }],

@@ -33,6 +33,7 @@ export interface PostgresLedgerConfig {
   readonly urlSource: string;
   readonly schema?: string;
   readonly poolSize?: number;
+  readonly concurrentCommits?: number;
   readonly connectTimeoutMs?: number;
   readonly lostAnswerTimeoutMs?: number;
   readonly statementCacheSize?: number;
@@ -50,11 +51,11 @@ export class LedgerConfigError extends Error {
 }
 
 export const SQLITE_KEYS = ['backend', 'path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
-export const POSTGRES_KEYS = ['backend', 'url', 'schema', 'poolSize', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
+export const POSTGRES_KEYS = ['backend', 'url', 'schema', 'poolSize', 'concurrentCommits', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
 export const USER_SCHEMA_FILE_KEYS = ['file'] as const;
 // The ledgers' own bounds (src/ledger/sqlite/ledger.ts, src/ledger/postgres/postgres.ts), checked here to name the config field.
 const INTEGER_BOUNDS: Record<string, readonly [number, number]> = {
-  busyTimeoutMs: [0, 0x7fffffff], poolSize: [1, 100], connectTimeoutMs: [1, 600000], lostAnswerTimeoutMs: [0, 600000],
+  busyTimeoutMs: [0, 0x7fffffff], poolSize: [1, 100], concurrentCommits: [1, 100], connectTimeoutMs: [1, 600000], lostAnswerTimeoutMs: [0, 600000],
 };
 
 /**
@@ -110,7 +111,7 @@ export function parseLedgerConfig(raw: unknown, dir: string, env: NodeJS.Process
   }
   return {
     backend, url, urlSource, ...(schema === undefined ? {} : { schema }),
-    ...optionalInteger('poolSize'), ...optionalInteger('connectTimeoutMs'), ...optionalInteger('lostAnswerTimeoutMs'), ...common,
+    ...optionalInteger('poolSize'), ...optionalInteger('concurrentCommits'), ...optionalInteger('connectTimeoutMs'), ...optionalInteger('lostAnswerTimeoutMs'), ...common,
   };
 }
 

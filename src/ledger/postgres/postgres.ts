@@ -74,6 +74,7 @@ import {
   type LedgerRow, type LedgerWrite, type OutboxEntry, type PartitionRef, type Statement,
 } from '../types';
 import { DatabaseError } from 'pg';
+import { describeValue, unknownKeys } from '../../util/options';
 import { faultPoint } from '../../runtime/fault';
 import { PostgresStatementError } from './errors';
 import { Connection, Pool, StatementFailure, type PipelineStep } from './pool';
@@ -97,6 +98,13 @@ export interface PostgresLedgerOptions {
   readonly userSchema?: string;
   /** Connections kept (default 4): one commit uses one; reads run beside it. */
   readonly poolSize?: number;
+  /**
+   * Commits the runtime may have in flight at once, each on its own
+   * connection and over partitions no other holds (port.ts, concurrentCommits):
+   * 1..poolSize, default poolSize - 1 (at least 1), so that a fence or a
+   * read never waits for a commit to hand back its connection.
+   */
+  readonly concurrentCommits?: number;
   /** Connect timeout per connection, ms (default 10000). */
   readonly connectTimeoutMs?: number;
   /** How long a lost answer waits for the old backend to be gone, ms (default 10000). */
@@ -110,6 +118,7 @@ interface ResolvedOptions {
   readonly schema: string;
   readonly userSchema: string | undefined;
   readonly poolSize: number;
+  readonly concurrentCommits: number;
   readonly connectTimeoutMs: number;
   readonly lostAnswerTimeoutMs: number;
   readonly statementCacheSize: number;
@@ -117,8 +126,14 @@ interface ResolvedOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+const POSTGRES_OPTION_KEYS: readonly (keyof PostgresLedgerOptions)[] = [
+  'connectionString', 'schema', 'userSchema', 'poolSize', 'concurrentCommits', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize',
+];
+
 function resolveOptions(o: PostgresLedgerOptions): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new LedgerArgumentError('openPostgresLedger: options must be an object');
+  const unknown = unknownKeys(o, POSTGRES_OPTION_KEYS);
+  if (unknown.length > 0) throw new LedgerArgumentError(`openPostgresLedger: options.${unknown[0]!.key} ${unknown[0]!.message}`);
   if (typeof o.connectionString !== 'string' || o.connectionString.trim() === '') {
     throw new LedgerArgumentError('openPostgresLedger: options.connectionString must be a non-empty string');
   }
@@ -133,15 +148,17 @@ function resolveOptions(o: PostgresLedgerOptions): ResolvedOptions {
   const intIn = (field: string, v: unknown, dflt: number, min: number, max: number): number => {
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new LedgerArgumentError(`openPostgresLedger: options.${field} must be an integer in ${min}..${max}, got ${String(v)}`);
+      throw new LedgerArgumentError(`openPostgresLedger: options.${field} must be an integer in ${min}..${max}, got ${describeValue(v)}`);
     }
     return v;
   };
+  const poolSize = intIn('poolSize', o.poolSize, 4, 1, 100);
   return {
     connectionString: o.connectionString,
     schema,
     userSchema: o.userSchema,
-    poolSize: intIn('poolSize', o.poolSize, 4, 1, 100),
+    poolSize,
+    concurrentCommits: intIn('concurrentCommits', o.concurrentCommits, Math.max(1, poolSize - 1), 1, poolSize),
     connectTimeoutMs: intIn('connectTimeoutMs', o.connectTimeoutMs, 10000, 1, 600000),
     lostAnswerTimeoutMs: intIn('lostAnswerTimeoutMs', o.lostAnswerTimeoutMs, 10000, 0, 600000),
     statementCacheSize: intIn('statementCacheSize', o.statementCacheSize, 256, 1, 100000),
@@ -230,6 +247,8 @@ function codePoints(s: string): number {
 export class PostgresLedger implements LedgerPort<Statement> {
   readonly backend = 'postgres';
   readonly schema: string;
+  /** options.concurrentCommits: each commit locks only its partitions' rows, in one order, so commits over disjoint partitions run side by side. */
+  readonly concurrentCommits: number;
   protected readonly options: ResolvedOptions;
   protected readonly pool: Pool;
   private closed = false;
@@ -242,6 +261,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
   constructor(options: PostgresLedgerOptions) {
     this.options = resolveOptions(options);
     this.schema = this.options.schema;
+    this.concurrentCommits = this.options.concurrentCommits;
     this.pool = new Pool({
       connectionString: this.options.connectionString, schema: this.options.schema,
       size: this.options.poolSize, connectTimeoutMs: this.options.connectTimeoutMs,

@@ -21,6 +21,8 @@ import { checkWrite, SqliteStore, type SqliteLedgerOptions } from './store';
 
 export class SqliteLedger implements LedgerPort<Statement> {
   readonly backend = 'sqlite';
+  /** The commit thread runs one transaction at a time: a second commit in flight would only queue behind it. */
+  readonly concurrentCommits = 1;
   readonly path: string;
   private readonly store: SqliteStore;
   private readonly thread: CommitThread | undefined;
