@@ -26,7 +26,12 @@ const root = repoRoot();
 const readmeFile = process.env['HTMQC_README'] ?? path.join(root, 'README.md');
 const RECORDS = 4000;
 const KILL_AFTER = 1000;
-const broker: BrokerOptions = {};
+/** A broker of its own (never the development broker on 19092, which it would wipe): HTMQC_TEST_PACKAGE_KAFKA_PORT, default 19396. */
+const brokerPort = Number(process.env['HTMQC_TEST_PACKAGE_KAFKA_PORT'] || 19396);
+if (!Number.isInteger(brokerPort) || brokerPort < 1 || brokerPort > 65534) {
+  throw new Error(`HTMQC_TEST_PACKAGE_KAFKA_PORT must be a port number, got ${JSON.stringify(process.env['HTMQC_TEST_PACKAGE_KAFKA_PORT'])}`);
+}
+const broker: BrokerOptions = { port: brokerPort, controllerPort: brokerPort + 1, dataDir: path.join(repoRoot(), '.cache', 'kafka-run', `test-package-${brokerPort}`) };
 
 /** The environment of a user's shell: none of npm's or the Makefile's npm_config_* variables. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
