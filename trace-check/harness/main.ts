@@ -565,8 +565,14 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i]!;
     const num = (): number => {
-      const n = Number(argv[++i]);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${v} needs a non-negative number`);
+      const raw = argv[++i];
+      const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+      if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${v} needs a non-negative integer, got ${raw === undefined ? 'nothing' : JSON.stringify(raw)}`);
+      return n;
+    };
+    const port = (): number => {
+      const n = num();
+      if (n < 1024 || n > 65500) throw new Error(`${v} must be a port between 1024 and 65500, got ${n}`);
       return n;
     };
     switch (v) {
@@ -581,7 +587,7 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
       case '--max-retries': o.maxRetries = num(); break;
       case '--poison-every': o.poisonEvery = num(); break;
       case '--value-bytes': o.valueBytes = num(); break;
-      case '--port': o.port = num(); break;
+      case '--port': o.port = port(); break;
       case '--tlc-records': o.tlcRecords = num(); break;
       case '--no-tlc': o.tlcRecords = 0; break;
       case '--seed': o.seed = num(); break;
@@ -603,8 +609,8 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
         break;
       }
       case '--cluster': o.cluster = true; break;
-      case '--cluster-port': o.clusterPort = num(); break;
-      case '--pg-port': o.pgPort = num(); break;
+      case '--cluster-port': o.clusterPort = port(); break;
+      case '--pg-port': o.pgPort = port(); break;
       case '--pg-restarts': o.pgRestarts = num(); break;
       case '--pg-terminations': o.pgTerminations = num(); break;
       default: throw new Error(`unknown option ${v}`);
