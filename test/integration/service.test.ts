@@ -16,6 +16,7 @@ import { brokerAddress, repoRoot, startBroker, stopBroker, type BrokerOptions } 
 import { createConsumer, openSqliteLedger, type HtmqcConsumerHandle, type SqliteLedger } from '../../src';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics';
 import { BrokerPoller, createStateClient, startStateService, type StateClient, type StateService } from '../../src/service';
+import { createTopicReady } from '../../tools/kafka/topics';
 
 const PORT = Number(process.env['HTMQC_TEST_SERVICE_KAFKA_PORT'] ?? 19492);
 const opts: BrokerOptions = { port: PORT, controllerPort: PORT + 1, dataDir: path.join(repoRoot(), '.cache', 'kafka-run', `test-service-${PORT}`) };
@@ -57,7 +58,7 @@ describe('state service and metrics on a real broker', function () {
     kafka = new Kafka({ clientId: 'service-it', brokers: [brokerAddress(opts)], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: P, replicationFactor: 1 }], waitForLeaders: true });
+    await createTopicReady(admin, { topic, numPartitions: P, replicationFactor: 1 });
     await admin.disconnect();
     fs.mkdirSync(path.dirname(db), { recursive: true });
     for (const f of [db, `${db}-wal`, `${db}-shm`]) fs.rmSync(f, { force: true });

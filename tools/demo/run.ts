@@ -31,6 +31,7 @@ import { pgStatus, pgUrl, startPg, stopPg } from '../postgres/pg';
 import { createStateClient } from '../../src/service';
 import { audit, DEMO_EFFECTS_DDL, ledgerProgress, openDemoLedger, type DemoLedger } from './ledger';
 import type { DemoWorkerOptions } from './worker';
+import { createTopicReady } from '../kafka/topics';
 
 function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
   const groupId = `${topic}-group`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+  await createTopicReady(admin, { topic, numPartitions: PARTITIONS, replicationFactor: 1 });
   log(`topic ${topic}: ${PARTITIONS} partitions; producing ${MESSAGES} records`);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();

@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Kafka, logLevel } from 'kafkajs';
 import { brokerAddress, brokerTimings, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../../tools/kafka/broker';
 import { inspect, totalNext, type LedgerSpec } from './ledger-backend';
+import { createTopicReady } from '../../../tools/kafka/topics';
 
 export { effectsByPid, ledgerBackends, openLedger, totalNext, type LedgerBackend, type LedgerSpec } from './ledger-backend';
 
@@ -59,7 +60,7 @@ export async function createTopic(kafka: Kafka, topic: string, numPartitions: nu
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
+    await createTopicReady(admin, { topic, numPartitions, replicationFactor: 1 });
   } finally {
     await admin.disconnect();
   }
