@@ -26,7 +26,24 @@ LedgerCandidates ==
 \* Window shape does not depend on the rest of the state: filter it once.
 ShapedLocals ==
     {l \in [epoch : 0..EpochRange, gen : 0..GenRange, base : Offsets,
-            win : SeqsUpTo(SlotRecs, Window)] : WindowShapeOK(l)}
+            win : SeqsUpTo(SlotRecs, Window), writeUpTo : Offsets,
+            answer : Answers] : WindowShapeOK(l)}
+
+\* A write's shape does not depend on the state either (WriteRangeOK less
+\* its bounds by the ledger's epoch and the log, checked by IInv).
+ShapedWrites ==
+    {w \in [c : Consumers, epoch : 1..EpochRange, expectedNext : Offsets, upTo : Offsets,
+            effects : SeqsUpTo(0..(MaxOffset - 1), MaxOffset),
+            dlq : SeqsUpTo(0..(MaxOffset - 1), MaxOffset)] :
+        /\ w.expectedNext < w.upTo
+        /\ Range(w.effects) \cup Range(w.dlq) = w.expectedNext..(w.upTo - 1)
+        /\ NoRepeats(w.effects \o w.dlq)}
+
+\* Sets of writes with one write per epoch (WriteInFlightInv), at most two:
+\* with EpochRange = 2 that is every set IInv allows.
+WriteSets ==
+    {{}} \cup {{w} : w \in ShapedWrites}
+         \cup UNION {{{v, w} : w \in {x \in ShapedWrites : x.epoch > v.epoch}} : v \in ShapedWrites}
 
 \* One consumer's views of all partitions that agree with the ledger.
 LocalViews ==
@@ -44,6 +61,8 @@ InitSatisfying(Inv) ==
     /\ dlqTopic \in [Partitions -> SeqsUpTo(0..(MaxOffset - 1), MaxOffset)]
     /\ LedgerExactInv
     /\ local \in [Consumers -> LocalViews]
+    /\ writes \in [Partitions -> WriteSets]
+    /\ WriteInFlightInv
     /\ brokerOffset \in [Partitions -> Offsets]
     /\ owner \in [Partitions -> Consumers \cup {NoConsumer}]
     /\ gen \in [Partitions -> 0..GenRange]

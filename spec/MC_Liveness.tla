@@ -18,10 +18,15 @@ BoundedEnvStep ==
                 Rebalance(p, c) /\ SumOver(gen', Partitions) <= MaxGenSum
           \/ \E c \in Consumers : Crash(c)
     \/ \E c \in Consumers : Restart(c)
+    \* Lost answers and aborted writes create no new values (no counter grows),
+    \* so they need no bound: a behaviour that repeats them forever violates
+    \* CompletenessProp's premise, and is the only way they can stall it.
+    \/ \E c \in Consumers, p \in Partitions : LoseAnswer(c, p)
+    \/ \E p \in Partitions : \E w \in writes[p] : AbortWrite(p, w)
 
 LiveNext ==
     \/ BoundedEnvStep
-    \/ \E p \in Partitions : PublishDeadLetter(p)
+    \/ \E p \in Partitions : LedgerStepWith(p, ApplyWrite)
     \/ \E c \in Consumers, p \in Partitions : ConsumerStep(c, p)
 
 MCLiveSpec == Init /\ [][LiveNext]_vars /\ Fairness

@@ -20,6 +20,18 @@
 (*   epoch, base, pos = "epoch", "base", "pos" (post-state of local[c][p]) *)
 (*   a      = gen | dropped | o | from | offset   (binary field a)          *)
 (*   b      = n | tries | upTo                    (binary field b)          *)
+(*                                                                         *)
+(* The split ledger write (issue 15).  Records the cores must add, one per *)
+(* spec action, post-state fields as for every record:                     *)
+(*   WriteLedger  a = expectedNext (= base), b = upTo                      *)
+(*   LoseAnswer   a = upTo of the write whose answer was lost, b = 0       *)
+(*   Recover      a = the row's epoch read, b = the row's next read        *)
+(* ApplyWrite and AbortWrite are the database's steps: no process logs     *)
+(* them, so GuidedEnv inserts them where the next record needs them.       *)
+(* Until the cores log WriteLedger, a Commit or CommitRejected record      *)
+(* with no write in flight stands for the whole write: GuidedEnv inserts   *)
+(* the WriteLedger (of upTo for Commit, of the finished prefix for         *)
+(* CommitRejected) and its ApplyWrite before matching it.                  *)
 (***************************************************************************)
 EXTENDS DCSM, TLC
 
@@ -86,6 +98,29 @@ IsCommit ==
     /\ PostOK(Rec)
     /\ Advance
 
+IsWriteLedger ==
+    /\ Rec.action = "WriteLedger"
+    /\ WriteLedger(Rec.c, Rec.p)
+    /\ lastAction'.args = <<Rec.c, Rec.p, Rec.epoch, Rec.a, Rec.b>>
+    /\ PostOK(Rec)
+    /\ Advance
+
+IsLoseAnswer ==
+    /\ Rec.action = "LoseAnswer"
+    /\ Rec.a = local[Rec.c][Rec.p].writeUpTo
+    /\ LoseAnswer(Rec.c, Rec.p)
+    /\ PostOK(Rec)
+    /\ Advance
+
+\* The row the process read must be the spec's row at this point of the merge.
+IsRecover ==
+    /\ Rec.action = "Recover"
+    /\ Rec.a = ledger[Rec.p].epoch
+    /\ Rec.b = ledger[Rec.p].next
+    /\ Recover(Rec.c, Rec.p)
+    /\ PostOK(Rec)
+    /\ Advance
+
 IsCommitRejected ==
     /\ Rec.action = "CommitRejected"
     /\ Rec.a = local[Rec.c][Rec.p].epoch
@@ -113,6 +148,9 @@ IsEvent ==
     \/ IsHeadStep("Fail", Fail)
     \/ IsHeadStep("Retry", Retry)
     \/ IsHeadStep("DeadLetter", DeadLetter)
+    \/ IsWriteLedger
+    \/ IsLoseAnswer
+    \/ IsRecover
     \/ IsCommit
     \/ IsCommitRejected
     \/ IsCommitBroker
@@ -130,6 +168,25 @@ GuidedEnv ==
        /\ owner[Rec.p] = Rec.c
        /\ gen[Rec.p] = local[Rec.c][Rec.p].gen
        /\ Rebalance(Rec.p, NoConsumer)
+    \* The database settles the write whose answer the next record takes.
+    \/ /\ Rec.action \in {"Commit", "CommitRejected"}
+       /\ \E w \in writes[Rec.p] : AwaitsAnswer(w, Rec.p) /\ w.c = Rec.c /\ ApplyWrite(Rec.p, w)
+    \* A Recover reads a settled row: the lost write applies or is aborted first.
+    \/ /\ Rec.action = "Recover"
+       /\ \E w \in writes[Rec.p] :
+             /\ w.c = Rec.c
+             /\ w.epoch = local[Rec.c][Rec.p].epoch
+             /\ ApplyWrite(Rec.p, w) \/ AbortWrite(Rec.p, w)
+    \* Transitional (see the header): the write a Commit or CommitRejected record implies.
+    \/ /\ Rec.action = "Commit"
+       /\ local[Rec.c][Rec.p].writeUpTo = 0
+       /\ WriteLedger(Rec.c, Rec.p)
+       /\ local'[Rec.c][Rec.p].writeUpTo = Rec.b
+    \/ /\ Rec.action = "CommitRejected"
+       /\ local[Rec.c][Rec.p].writeUpTo = 0
+       /\ WriteLedger(Rec.c, Rec.p)
+       /\ local'[Rec.c][Rec.p].writeUpTo =
+             local[Rec.c][Rec.p].base + FinishedPrefixLen(local[Rec.c][Rec.p].win)
 
 TraceDone ==
     /\ l > Len(TraceLog)

@@ -21,24 +21,21 @@ SucceedAndWrite(c, p) ==
           /\ local' = [local EXCEPT ![c][p].win[h].st = Done]
           /\ ledger' = [ledger EXCEPT ![p].effects = Append(@, o)]
           /\ lastAction' = Label("Succeed", <<c, p, o>>)
-    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, dlqTopic>>
+    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, dlqTopic, writes>>
 
-\* Commit then advances next and writes only the dead letters.
-CommitOffsetOnly(c, p) ==
+\* The ledger write then carries the offset and the dead letters only.
+WriteOffsetOnly(c, p) ==
     /\ alive[c]
     /\ Held(c, p)
-    /\ CommitAccepted(c, p)
+    /\ local[c][p].writeUpTo = 0
     /\ \E k \in 1..FinishedPrefixLen(local[c][p].win) :
           LET l == local[c][p]
               upTo == l.base + k
-          IN /\ ledger' = [ledger EXCEPT
-                   ![p].next = upTo,
-                   ![p].writer = l.epoch,
-                   ![p].dlq = @ \o OffsetsIn(l.base, l.win, k, DeadLettered)]
-             /\ local' = [local EXCEPT ![c][p].base = upTo,
-                                       ![c][p].win = SubSeq(@, k + 1, Len(@))]
-             /\ lastAction' = Label("Commit", <<c, p, l.epoch, l.base, upTo>>)
-    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, dlqTopic>>
+              w == WriteRec(c, l.epoch, l.base, upTo, <<>>, OffsetsIn(l.base, l.win, k, DeadLettered))
+          IN /\ writes' = [writes EXCEPT ![p] = @ \cup {w}]
+             /\ local' = [local EXCEPT ![c][p].writeUpTo = upTo]
+             /\ lastAction' = Label("WriteLedger", <<c, p, l.epoch, l.base, upTo>>)
+    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, ledger, dlqTopic>>
 
-MutantSpec == Init /\ [][NextWith(Assign, SucceedAndWrite, CommitOffsetOnly)]_vars
+MutantSpec == Init /\ [][NextWith(Assign, SucceedAndWrite, WriteOffsetOnly, ApplyWrite, Recover)]_vars
 =============================================================================

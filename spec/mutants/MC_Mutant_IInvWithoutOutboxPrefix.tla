@@ -15,6 +15,7 @@ IInvWithoutOutboxPrefix ==
     /\ FencingInv
     /\ WindowShapeInv
     /\ AliveHolderInv
+    /\ WriteInFlightInv
 
 MutantSpec == InitSatisfying(IInvWithoutOutboxPrefix) /\ [][Next]_vars
 =============================================================================

@@ -3,7 +3,7 @@
 (* Known-wrong design: offsets stored with the effects but no fencing.     *)
 (* The consumer keeps the offset in the same database as its effects (the *)
 (* usual advice) and resumes from it, but the ledger neither issues epochs *)
-(* nor compares next: a commit writes the committer's finished records and *)
+(* nor compares next: a write appends the writer's finished records and    *)
 (* sets next to the end of them.  A zombie that lost its partition in a    *)
 (* rebalance commits records the new owner has already committed.          *)
 (* TLC must refute NoDuplicateInv.  proofs/ builds the same counterexample *)
@@ -17,25 +17,14 @@ AssignUnfenced(c, p) ==
     /\ alive[c]
     /\ owner[p] = c
     /\ ~Held(c, p)
-    /\ local' = [local EXCEPT ![c][p] = LocalRec(1, gen[p], ledger[p].next, <<>>)]
+    /\ local' = [local EXCEPT ![c][p] = LocalRec(1, gen[p], ledger[p].next, <<>>, 0, NoAnswer)]
     /\ lastAction' = Label("Assign", <<c, p, 1, ledger[p].next>>)
-    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, ledger, dlqTopic>>
+    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, ledger, dlqTopic, writes>>
 
-\* Commit trusts the committer's view: no epoch check, no next check.
-CommitUnchecked(c, p) ==
-    /\ alive[c]
-    /\ Held(c, p)
-    /\ \E k \in 1..FinishedPrefixLen(local[c][p].win) :
-          LET l == local[c][p]
-              upTo == l.base + k
-          IN /\ ledger' = [ledger EXCEPT
-                   ![p].next = upTo,
-                   ![p].effects = @ \o OffsetsIn(l.base, l.win, k, Done),
-                   ![p].dlq = @ \o OffsetsIn(l.base, l.win, k, DeadLettered)]
-             /\ local' = [local EXCEPT ![c][p].base = upTo,
-                                       ![c][p].win = SubSeq(@, k + 1, Len(@))]
-             /\ lastAction' = Label("Commit", <<c, p, l.epoch, l.base, upTo>>)
-    /\ UNCHANGED <<log, owner, gen, alive, brokerOffset, dlqTopic>>
+\* The ledger trusts the writer's view: no epoch check, no next check.
+Unchecked(w, p) == TRUE
 
-MutantSpec == Init /\ [][NextWith(AssignUnfenced, Succeed, CommitUnchecked)]_vars
+ApplyUnchecked(p, w) == ApplyWriteWith(p, w, Unchecked)
+
+MutantSpec == Init /\ [][NextWith(AssignUnfenced, Succeed, WriteLedger, ApplyUnchecked, Recover)]_vars
 =============================================================================
