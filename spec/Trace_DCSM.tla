@@ -21,17 +21,16 @@
 (*   a      = gen | dropped | o | from | offset   (binary field a)          *)
 (*   b      = n | tries | upTo                    (binary field b)          *)
 (*                                                                         *)
-(* The split ledger write (issue 15).  Records the cores must add, one per *)
-(* spec action, post-state fields as for every record:                     *)
+(* The split ledger write: the records of the three consumer steps, with *)
+(* post-state fields as for every record:                                  *)
 (*   WriteLedger  a = expectedNext (= base), b = upTo                      *)
-(*   LoseAnswer   a = upTo of the write whose answer was lost, b = 0       *)
+(*   LoseAnswer   b = upTo of the write whose answer was lost              *)
 (*   Recover      a = the row's epoch read, b = the row's next read        *)
 (* ApplyWrite and AbortWrite are the database's steps: no process logs     *)
-(* them, so GuidedEnv inserts them where the next record needs them.       *)
-(* Until the cores log WriteLedger, a Commit or CommitRejected record      *)
-(* with no write in flight stands for the whole write: GuidedEnv inserts   *)
-(* the WriteLedger (of upTo for Commit, of the finished prefix for         *)
-(* CommitRejected) and its ApplyWrite before matching it.                  *)
+(* them, so GuidedEnv inserts them where the next record needs them: the   *)
+(* answer (Commit, CommitRejected), the Recover that read the row, and a   *)
+(* fence that read the next a write set.  A write no record shows applied  *)
+(* did not, for the end-of-trace check (TraceCheckEnd).                    *)
 (***************************************************************************)
 EXTENDS DCSM, TLC
 
@@ -107,7 +106,7 @@ IsWriteLedger ==
 
 IsLoseAnswer ==
     /\ Rec.action = "LoseAnswer"
-    /\ Rec.a = local[Rec.c][Rec.p].writeUpTo
+    /\ Rec.b = local[Rec.c][Rec.p].writeUpTo
     /\ LoseAnswer(Rec.c, Rec.p)
     /\ PostOK(Rec)
     /\ Advance
@@ -177,16 +176,10 @@ GuidedEnv ==
              /\ w.c = Rec.c
              /\ w.epoch = local[Rec.c][Rec.p].epoch
              /\ ApplyWrite(Rec.p, w) \/ AbortWrite(Rec.p, w)
-    \* Transitional (see the header): the write a Commit or CommitRejected record implies.
-    \/ /\ Rec.action = "Commit"
-       /\ local[Rec.c][Rec.p].writeUpTo = 0
-       /\ WriteLedger(Rec.c, Rec.p)
-       /\ local'[Rec.c][Rec.p].writeUpTo = Rec.b
-    \/ /\ Rec.action = "CommitRejected"
-       /\ local[Rec.c][Rec.p].writeUpTo = 0
-       /\ WriteLedger(Rec.c, Rec.p)
-       /\ local'[Rec.c][Rec.p].writeUpTo =
-             local[Rec.c][Rec.p].base + FinishedPrefixLen(local[Rec.c][Rec.p].win)
+    \* A fence read the next a write in flight sets: that write applied before it.
+    \/ /\ Rec.action = "Assign"
+       /\ Rec.base > ledger[Rec.p].next
+       /\ \E w \in writes[Rec.p] : w.upTo = Rec.base /\ CommitAccepted(w, Rec.p) /\ ApplyWrite(Rec.p, w)
 
 TraceDone ==
     /\ l > Len(TraceLog)

@@ -12,8 +12,10 @@
 // lost: the connection drops after COMMIT was sent, and the caller cannot
 // know whether the transaction applied.  The backend then answers
 // { status: 'unknown' } for every write of that commit; it never guesses.
-// Resolving it is the caller's job, by reading the row again (read()), never
-// by applying the same write twice (spec/DCSM.tla says how).
+// Resolving it is the core's job (spec LoseAnswer, then Recover): the caller
+// reads the row with readSettled(), which answers only once the lost write
+// has settled, applied or not, and the core decides from that row; the same
+// write is never applied twice (spec/DCSM.tla says how).
 //
 // Errors.  A rejected promise carries a LedgerError (src/ledger/errors.ts).
 // `retriable` says what the caller does: true, nothing of the call applied
@@ -86,6 +88,13 @@ export interface LedgerPort<E = Statement> {
   commit(writes: readonly LedgerWrite<E>[]): Promise<WriteResult[]>;
   /** The partition's row, or undefined when it was never fenced. */
   read(ref: PartitionRef): Promise<LedgerRow | undefined>;
+  /**
+   * Command ReadLedger (spec Recover's read): the partition's row once no
+   * write to it that was sent before this call is still unsettled -- a write
+   * whose answer was lost has applied or has been dropped with its
+   * connection, so the row tells which (spec WriteSettled).
+   */
+  readSettled(ref: PartitionRef): Promise<LedgerRow | undefined>;
   /** The committed outcome of one offset, undefined when no committed range covers it. */
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined>;
   /** The committed ranges of a topic (of one partition when given), ascending. */

@@ -69,12 +69,13 @@ import {
   CommandOp, createCore, UnheldPartitionError, type CommandBatch, type Core, type CoreSnapshot, type TraceRecord,
 } from '../core';
 import {
-  LedgerError, type DeadLetterEntry, type LedgerWrite, type Outcome, type PartitionRef, type Statement,
+  LedgerError, type DeadLetterEntry, type LedgerRow, type LedgerWrite, type Outcome, type PartitionRef, type Statement,
 } from '../ledger';
 import type { ConsumerConfig, Message, NormalisedConfig, Tx } from './config';
 import { validateConfig } from './config';
 import { ConsumerFatalError, ConsumerStateError, TransactionClosedError } from './errors';
 import { LedgerWriter, type FinalResult, type QueuedWrite } from './ledger-writer';
+import { LedgerReader } from './lost-answer';
 import { DeadLetterRelay } from './relay';
 import { TraceFile } from './trace-file';
 import { faultPoint } from './fault';
@@ -253,6 +254,8 @@ export interface ConsumerCounters {
   deadLettered: number;
   ledgerCommits: number;
   ledgerRejections: number;
+  /** Ledger answers lost (LedgerUnknown), each resolved by reading the row (LedgerRead). */
+  ledgerLostAnswers: number;
   ledgerErrors: number;
   rebalances: number;
 }
@@ -276,6 +279,7 @@ export class HtmqcConsumer {
   private readonly observers: ConsumerObserver[] = [];
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private readonly writer: LedgerWriter<PartitionRun>;
+  private readonly reader: LedgerReader<PartitionRun>;
   /** The tail of the serial queue of group events (see the header). */
   private groupQueue: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -292,7 +296,7 @@ export class HtmqcConsumer {
   /** Runs whose window got room while records wait in their spill (fed after the commands that said so). */
   private readonly feedQueue: PartitionRun[] = [];
   readonly counters: ConsumerCounters = {
-    handled: 0, failed: 0, committed: 0, deadLettered: 0, ledgerCommits: 0, ledgerRejections: 0, ledgerErrors: 0, rebalances: 0,
+    handled: 0, failed: 0, committed: 0, deadLettered: 0, ledgerCommits: 0, ledgerRejections: 0, ledgerLostAnswers: 0, ledgerErrors: 0, rebalances: 0,
   };
 
   constructor(config: ConsumerConfig) {
@@ -314,6 +318,15 @@ export class HtmqcConsumer {
       : new DeadLetterRelay(c.kafka, c.ledger, c.deadLetterTopic, c.groupId, c.onError);
     this.writer = new LedgerWriter<PartitionRun>(c.ledger, {
       answered: (writes, results, durationMs) => this.onLedgerResults(writes, results, durationMs),
+      lost: (writes) => this.onLedgerLost(writes),
+      retrying: (e) => {
+        this.counters.ledgerErrors++;
+        this.config.onError(e);
+      },
+      fatal: (e) => this.fatal(e),
+    }, { backoffMs: c.ledgerRetryBackoffMs, maxBackoffMs: LEDGER_RETRY_MAX_MS });
+    this.reader = new LedgerReader<PartitionRun>(c.ledger, {
+      row: (run, _epoch, row) => this.onLedgerRow(run, row),
       retrying: (e) => {
         this.counters.ledgerErrors++;
         this.config.onError(e);
@@ -394,6 +407,7 @@ export class HtmqcConsumer {
     } finally {
       await this.groupEvent(() => this.revokeAll());
       this.writer.halt();
+      this.reader.halt();
       await this.relay?.stop();
       this.trace?.close();
       this.state = 'stopped';
@@ -726,6 +740,9 @@ export class HtmqcConsumer {
         case CommandOp.WriteLedger:
           if (run !== undefined) this.queueWrite(run, cmds.a(i), cmds.b(i), cmds.c(i));
           break;
+        case CommandOp.ReadLedger:
+          if (run !== undefined) this.reader.read(run, cmds.a(i));
+          break;
         case CommandOp.DeadLetter:
           if (run !== undefined) this.deadLetter(run, cmds.a(i));
           break;
@@ -897,6 +914,51 @@ export class HtmqcConsumer {
     }
     const event: LedgerCommitEvent = { durationMs, committedAtMs: Date.now(), writes };
     for (const o of this.observers) o.ledgerCommit?.(event);
+  }
+
+  /** Input LedgerUnknown (spec LoseAnswer) for each write whose answer was lost; the core asks for the row (ReadLedger). */
+  private onLedgerLost(writes: readonly PendingWrite[]): void {
+    for (const { run } of writes) {
+      if (!run.active || this.runs[run.p] !== run) continue;
+      this.counters.ledgerLostAnswers++;
+      this.execute(this.core.ledgerUnknown(run.p));
+    }
+  }
+
+  /**
+   * Input LedgerRead(p, epoch, next) (spec Recover): the core decides from
+   * the row -- committed (Commit, CommitBroker), not applied (a new
+   * WriteLedger), or fenced (CommitRejected) -- and the run follows what it
+   * decided, read from the core's own state before its commands run.
+   */
+  private onLedgerRow(run: PartitionRun, row: LedgerRow | undefined): void {
+    if (!run.active || this.runs[run.p] !== run) return;
+    let cmds: CommandBatch;
+    try {
+      cmds = this.core.ledgerRead(run.p, row?.epoch ?? 0, row?.next ?? 0);
+    } catch (e) {
+      if (e instanceof UnheldPartitionError) return;
+      this.fatal(new ConsumerFatalError({ topic: run.topic, partition: run.partition, offset: run.base },
+        `the ledger row read after a lost answer (epoch ${row?.epoch ?? 0}, next ${row?.next ?? 0})`, e));
+      return;
+    }
+    const held = this.core.snapshot().partitions.find((x) => x.p === run.p);
+    if (held === undefined) {
+      this.counters.ledgerRejections++;
+      this.drop(run);
+    } else if (held.base > run.base) {
+      const k = held.base - run.base;
+      let deadLetters = false;
+      for (let i = 0; i < k; i++) if ((run.outcomes[i] as Outcome | undefined)?.deadLetter !== null) deadLetters = true;
+      run.records.splice(0, k);
+      run.outcomes.splice(0, k);
+      run.base = held.base;
+      this.counters.committed += k;
+      this.execute(cmds);
+      if (deadLetters) this.relay?.kick(run);
+      return;
+    }
+    this.execute(cmds);
   }
 
   /** LedgerCommitted or LedgerRejected, unless the run was dropped meanwhile. */

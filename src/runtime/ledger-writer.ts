@@ -35,16 +35,16 @@
 //    topic, partition and offset; the consumer stops.  A failing statement
 //    names its partition, so the others are still committed; any other
 //    error halts the writer (nothing more is sent).
-//  - a lost answer ({ status: 'unknown' }) is resolved by reading the row
-//    (resolveLostAnswer); a write is sent again only when the row shows it did
-//    not apply.  A failed read leaves the write `lost`, to be resolved again
-//    before it is ever re-sent.
+//  - a lost answer ({ status: 'unknown' }) goes to `lost`: the consumer gives
+//    the core LedgerUnknown (spec LoseAnswer), the core asks for the row
+//    (ReadLedger) and decides from it (LedgerRead, spec Recover).  The
+//    writer never sends a write again by itself: when the row shows it did
+//    not apply, the core issues a new WriteLedger.
 
 import { performance } from 'perf_hooks';
 import { LedgerError, LedgerStatementError, type LedgerPort, type LedgerWrite, type PartitionRef, type Statement, type WriteResult } from '../ledger';
 import { ConsumerFatalError, OverlappingCommitError } from './errors';
 import { faultPoint } from './fault';
-import { resolveLostAnswer } from './lost-answer';
 
 /** The answer a write ends with: committed or rejected. */
 export type FinalResult = Exclude<WriteResult, { status: 'unknown' }>;
@@ -57,13 +57,13 @@ export interface WriterRun extends PartitionRef {
 export interface QueuedWrite<R extends WriterRun> {
   readonly run: R;
   readonly write: LedgerWrite<Statement>;
-  /** The last answer to this write was lost and is not resolved yet: read the row before sending it again. */
-  lost: boolean;
 }
 
 export interface LedgerWriterEvents<R extends WriterRun> {
   /** Writes answered by one group commit (in queue order) and the commit's wall time. */
   answered(writes: readonly QueuedWrite<R>[], results: readonly FinalResult[], durationMs: number): void;
+  /** Writes of one group commit whose answer was lost (COMMIT sent, no reply): applied or not, nobody knows yet. */
+  lost(writes: readonly QueuedWrite<R>[]): void;
   /** A retriable ledger error; the writes it hit are sent again after backoff. */
   retrying(error: unknown): void;
   /** A non-retriable ledger error: the consumer must stop. */
@@ -124,7 +124,7 @@ export class LedgerWriter<R extends WriterRun> {
 
   /** Command WriteLedger: queued for the next group commit. */
   add(run: R, write: LedgerWrite<Statement>): void {
-    this.queue.push({ run, write, lost: false });
+    this.queue.push({ run, write });
     if (this.flushScheduled || this.blocked || this.open >= this.slots || this.halted) return;
     this.flushScheduled = true;
     setImmediate(() => {
@@ -219,47 +219,31 @@ export class LedgerWriter<R extends WriterRun> {
 
   private async commit(batch: QueuedWrite<R>[], sent: SentCommit): Promise<void> {
     const results: (FinalResult | undefined)[] = new Array<FinalResult | undefined>(batch.length);
+    const lost: QueuedWrite<R>[] = [];
     let durationMs = 0;
     try {
-      for (let i = 0; i < batch.length; i++) {
-        if (batch[i]!.lost) results[i] = await this.resolve(batch[i]!);
+      faultPoint('after-handlers-before-ledger');
+      const t0 = performance.now();
+      const answers = await this.ledger.commit(batch.map((w) => w.write));
+      durationMs = performance.now() - t0;
+      faultPoint('after-ledger-before-broker-commit');
+      if (answers.length !== batch.length) {
+        throw new LedgerError(`the ${this.ledger.backend} ledger answered ${answers.length} results for ${batch.length} writes`);
       }
-      const send: number[] = [];
-      for (let i = 0; i < batch.length; i++) if (results[i] === undefined) send.push(i);
-      if (send.length > 0) {
-        faultPoint('after-handlers-before-ledger');
-        const t0 = performance.now();
-        const answers = await this.ledger.commit(send.length === batch.length ? batch.map((w) => w.write) : send.map((i) => batch[i]!.write));
-        durationMs = performance.now() - t0;
-        faultPoint('after-ledger-before-broker-commit');
-        if (answers.length !== send.length) {
-          throw new LedgerError(`the ${this.ledger.backend} ledger answered ${answers.length} results for ${send.length} writes`);
-        }
-        for (let k = 0; k < send.length; k++) {
-          const a = answers[k]!;
-          if (a.status === 'unknown') batch[send[k]!]!.lost = true;
-          else results[send[k]!] = a;
-        }
-        for (const i of send) if (batch[i]!.lost) results[i] = await this.resolve(batch[i]!);
+      for (let i = 0; i < batch.length; i++) {
+        const a = answers[i]!;
+        if (a.status === 'unknown') lost.push(batch[i]!);
+        else results[i] = a;
       }
     } catch (e) {
       this.release(sent);
-      this.answer(batch, results, durationMs);
-      this.failed(batch.filter((_, i) => results[i] === undefined), e);
+      this.failed(batch, e);
       return;
     }
     this.release(sent);
     this.backoff = this.options.backoffMs;
     this.answer(batch, results, durationMs);
-    const resend = batch.filter((_, i) => results[i] === undefined);
-    if (resend.length > 0) this.queue.unshift(...resend);
-  }
-
-  /** A lost answer: the row decides; undefined means send the write again. */
-  private async resolve(w: QueuedWrite<R>): Promise<FinalResult | undefined> {
-    const r = await resolveLostAnswer(this.ledger, w.write);
-    w.lost = false;
-    return r === 'resend' ? undefined : r;
+    if (lost.length > 0) this.events.lost(lost);
   }
 
   private answer(batch: readonly QueuedWrite<R>[], results: readonly (FinalResult | undefined)[], durationMs: number): void {

@@ -1,34 +1,83 @@
-// The lost answer of a ledger write, resolved by reading the row again.
+// Command ReadLedger(p, epoch): the row of a partition whose write lost its
+// answer, read once that write settled (spec LoseAnswer, then Recover).
+//
+// The decision is the core's (input LedgerRead(p, epoch, next), spec
+// RecoverDecision); this only reads, through the ledger port's readSettled,
+// and hands the row on.  Errors are classified by `retriable` as the writer
+// does: a retriable one (a lock wait that timed out, a dropped connection)
+// is reported and the read tried again with exponential backoff, as long as
+// the run still holds its partition -- never skipped, never guessed; any
+// other error stops the consumer, naming the partition and the offset.
 
-import type { LedgerPort, LedgerWrite, WriteResult } from '../ledger';
+import { LedgerError, type LedgerPort, type LedgerRow, type PartitionRef, type Statement } from '../ledger';
+import { ConsumerFatalError } from './errors';
 
-/** What a lost answer turned out to be: the write's answer, or 'resend' when it did not apply. */
-export type LostAnswerResolution = Exclude<WriteResult, { status: 'unknown' }> | 'resend';
+export interface ReaderRun extends PartitionRef {
+  readonly active: boolean;
+  /** The window's first offset (the lost write's expectedNext), to name in an error. */
+  readonly base: number;
+}
 
-/**
- * The spec's recovery step for a WriteLedger whose answer was lost ({ status:
- * 'unknown' }): read the partition's row and decide from it, never by writing
- * twice.  The consumer keeps one write per partition in flight, so the row
- * can only have moved by this write or by a newer holder:
- *
- *  1. row.epoch = write.epoch and row.next = write.upTo: the write applied
- *     (committed up to upTo);
- *  2. row.epoch = write.epoch and row.next = write.expectedNext: it did not
- *     apply, and nothing else of this epoch did; 'resend' the same write (its
- *     next check makes a duplicate impossible should the resend be lost too);
- *  3. otherwise a newer holder fenced the row, or it moved elsewhere: the
- *     write is rejected, exactly as the ledger would have answered it.
- *
- * A failed read rejects with the ledger's error (the caller retries the
- * resolution, not the write).  This lives in the runtime until the spec
- * models the lost answer (issue 15); then it moves into the cores.
- */
-export async function resolveLostAnswer<E>(ledger: LedgerPort<E>, write: LedgerWrite<E>): Promise<LostAnswerResolution> {
-  const row = await ledger.read(write);
-  if (row !== undefined && row.epoch === write.epoch) {
-    if (row.next === write.upTo) return { status: 'committed', next: write.upTo };
-    if (row.next === write.expectedNext) return 'resend';
-    return { status: 'rejected', reason: 'next', ledger: row };
+export interface LedgerReaderEvents<R extends ReaderRun> {
+  /** The row read for run's ReadLedger (undefined: the partition was never fenced). */
+  row(run: R, epoch: number, row: LedgerRow | undefined): void;
+  /** A retriable error; the read is tried again after backoff. */
+  retrying(error: unknown): void;
+  /** A non-retriable error: the consumer must stop. */
+  fatal(error: ConsumerFatalError): void;
+}
+
+export interface LedgerReaderOptions {
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+export class LedgerReader<R extends ReaderRun> {
+  private readonly reading = new Set<Promise<void>>();
+  private halted = false;
+
+  constructor(
+    private readonly ledger: LedgerPort<Statement>,
+    private readonly events: LedgerReaderEvents<R>,
+    private readonly options: LedgerReaderOptions,
+  ) {}
+
+  /** Reads in progress (including their backoff waits). */
+  get inFlight(): number { return this.reading.size; }
+
+  /** Command ReadLedger(p, epoch) for run. */
+  read(run: R, epoch: number): void {
+    const done: Promise<void> = this.readUntilDone(run, epoch).finally(() => this.reading.delete(done));
+    this.reading.add(done);
   }
-  return { status: 'rejected', reason: 'epoch', ledger: row ?? { epoch: 0, next: 0, writer: 0 } };
+
+  /** Resolves once no read is in progress. */
+  async settle(): Promise<void> {
+    while (this.reading.size > 0) await Promise.all(this.reading);
+  }
+
+  /** No more reads: those in progress end at their next attempt. */
+  halt(): void { this.halted = true; }
+
+  private async readUntilDone(run: R, epoch: number): Promise<void> {
+    let backoff = this.options.backoffMs;
+    while (!this.halted && run.active) {
+      let row: LedgerRow | undefined;
+      try {
+        row = await this.ledger.readSettled(run);
+      } catch (e) {
+        if (!(e instanceof LedgerError && e.retriable)) {
+          this.events.fatal(new ConsumerFatalError(
+            { topic: run.topic, partition: run.partition, offset: run.base }, 'the ledger read after a lost answer (ReadLedger)', e));
+          return;
+        }
+        this.events.retrying(e);
+        await new Promise((resolve) => setTimeout(resolve, backoff));
+        backoff = Math.min(this.options.maxBackoffMs, backoff * 2);
+        continue;
+      }
+      if (!this.halted && run.active) this.events.row(run, epoch, row);
+      return;
+    }
+  }
 }

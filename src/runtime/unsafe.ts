@@ -55,6 +55,7 @@ export class BrokerCommitFirstLedger implements LedgerPort<Statement> {
 
   commit(writes: readonly LedgerWrite<Statement>[]): Promise<WriteResult[]> { return this.inner.commit(writes); }
   read(ref: PartitionRef): Promise<LedgerRow | undefined> { return this.inner.read(ref); }
+  readSettled(ref: PartitionRef): Promise<LedgerRow | undefined> { return this.inner.readSettled(ref); }
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined> { return this.inner.outcomeAt(ref, offset); }
   committedRanges(topic: string, partition?: number): Promise<CommittedRange[]> { return this.inner.committedRanges(topic, partition); }
   deadLetters(ref: PartitionRef, after: number, limit: number): Promise<OutboxEntry[]> { return this.inner.deadLetters(ref, after, limit); }

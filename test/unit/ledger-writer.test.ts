@@ -38,6 +38,7 @@ class Decorated implements LedgerPort<Statement> {
     return this.onCommit(this.commits, writes) ?? this.inner.commit(writes);
   }
   read(ref: PartitionRef): Promise<LedgerRow | undefined> { return this.inner.read(ref); }
+  readSettled(ref: PartitionRef): Promise<LedgerRow | undefined> { return this.inner.readSettled(ref); }
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined> { return this.inner.outcomeAt(ref, offset); }
   committedRanges(topic: string, partition?: number): Promise<CommittedRange[]> { return this.inner.committedRanges(topic, partition); }
   deadLetters(ref: PartitionRef, after: number, limit: number): Promise<OutboxEntry[]> { return this.inner.deadLetters(ref, after, limit); }

@@ -150,3 +150,135 @@ describe('trace-check: the fast checker replays traces through the DCSM transiti
     expectViolation(run, 0, 4, /unknown key q/);
   });
 });
+
+// The split ledger write in traces: WriteLedger, its answer (Commit,
+// CommitRejected) or its loss (LoseAnswer) and the read that decides
+// (Recover); ApplyWrite and AbortWrite are the database's, in no trace.
+describe('trace-check: writes in flight, lost answers and Recover', function () {
+  let dir: string;
+  let n = 0;
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'htmqc-trace-lost-')); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** One process's records of partition 0: [action, epoch, base, pos, extra fields]. */
+  type Step = [string, number, number, number, Record<string, number>];
+  function lines(steps: readonly Step[]): string[] {
+    return steps.map(([action, epoch, base, pos, extra], i) =>
+      JSON.stringify({ seq: i + 1, action, p: 0, epoch, base, pos, ...extra }));
+  }
+  /** Assign epoch e at next, fetch two records, handle both. */
+  function handleTwo(e: number, next: number, gen: number): Step[] {
+    return [
+      ['Assign', e, next, next, { gen }],
+      ['Fetch', e, next, next + 2, { o: next, n: 2 }],
+      ['Begin', e, next, next + 2, { o: next, tries: 0 }],
+      ['Succeed', e, next, next + 2, { o: next, tries: 0 }],
+      ['Begin', e, next, next + 2, { o: next + 1, tries: 0 }],
+      ['Succeed', e, next, next + 2, { o: next + 1, tries: 0 }],
+    ];
+  }
+  function check(files: Step[][], end: number): CheckResult {
+    const d = path.join(dir, `run${n++}`);
+    fs.mkdirSync(d);
+    const paths = files.map((f, i) => {
+      const file = path.join(d, `p${i}.ndjson`);
+      fs.writeFileSync(file, lines(f).join('\n') + '\n');
+      return file;
+    });
+    return checkTraces({ files: paths, maxRetries: 0, window: 4, endOffsets: { 0: end } });
+  }
+
+  it('accepts a lost answer whose write applied: Recover reads upTo under its epoch, then Commit', function () {
+    const r = check([[
+      ...handleTwo(1, 0, 1),
+      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
+      ['Recover', 1, 0, 2, { readEpoch: 1, readNext: 2 }],
+      ['Commit', 1, 2, 2, { from: 0, upTo: 2 }],
+      ['CommitBroker', 1, 2, 2, { offset: 2 }],
+    ]], 2);
+    assert.ok(r.ok, r.violation?.reason);
+    assert.strictEqual(r.commits, 1);
+    assert.deepStrictEqual(r.ledgerNext, { 0: 2 });
+  });
+
+  it('accepts a lost answer whose write did not apply: Recover reads the old next, a new WriteLedger commits once', function () {
+    const r = check([[
+      ...handleTwo(1, 0, 1),
+      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
+      ['Recover', 1, 0, 2, { readEpoch: 1, readNext: 0 }],
+      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['Commit', 1, 2, 2, { from: 0, upTo: 2 }],
+    ]], 2);
+    assert.ok(r.ok, r.violation?.reason);
+    assert.strictEqual(r.commits, 1, 'the aborted write applied nothing');
+  });
+
+  it('accepts a lost answer of a fenced zombie: Recover reads the newer epoch, CommitRejected; the new holder commits', function () {
+    const r = check([
+      [...handleTwo(1, 0, 1),
+        ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+        ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
+        ['Recover', 1, 0, 2, { readEpoch: 2, readNext: 0 }],
+        ['CommitRejected', 0, 0, 0, { dropped: 1 }]],
+      [...handleTwo(2, 0, 2),
+        ['WriteLedger', 2, 0, 2, { from: 0, upTo: 2 }],
+        ['Commit', 2, 2, 2, { from: 0, upTo: 2 }]],
+    ], 2);
+    assert.ok(r.ok, r.violation?.reason);
+    assert.strictEqual(r.commits, 1);
+  });
+
+  it('accepts a write that applied after its sender died: the next fence reads its upTo', function () {
+    const r = check([
+      [...handleTwo(1, 0, 1), ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }]],
+      [['Assign', 2, 2, 2, { gen: 2 }]],
+    ], 2);
+    assert.ok(r.ok, r.violation?.reason);
+    assert.strictEqual(r.lostCommitsInferred, 1, 'one write applied whose answer no trace took');
+  });
+
+  it('rejects a lost answer sent again without reading the row', function () {
+    const r = check([[
+      ...handleTwo(1, 0, 1),
+      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
+      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+    ]], 2);
+    assert.ok(!r.ok);
+    assert.strictEqual(r.violation!.line, 9);
+    assert.match(r.violation!.reason, /WriteLedger while the write up to 2 is in flight/);
+  });
+
+  it('rejects a lost answer taken for a commit', function () {
+    const r = check([[
+      ...handleTwo(1, 0, 1),
+      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
+      ['Commit', 1, 2, 2, { from: 0, upTo: 2 }],
+    ]], 2);
+    assert.ok(!r.ok);
+    assert.match(r.violation!.reason, /Commit, but the answer to the write is Unknown/);
+  });
+
+  it('rejects a Recover that reads a row the ledger never had (its write applied, the row says not)', function () {
+    const r = check([
+      [...handleTwo(1, 0, 1),
+        ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+        ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
+        ['Recover', 1, 0, 2, { readEpoch: 1, readNext: 0 }]],
+      [['Assign', 2, 2, 2, { gen: 2 }]],
+    ], 2);
+    // Either the fence read next 2 first (then the row of epoch 1 is gone) or the Recover
+    // aborted the write (then no write sets next 2 for the fence): refused both ways.
+    assert.ok(!r.ok);
+    assert.match(r.violation!.reason, /Recover read the row of epoch 1, but the ledger is at epoch 2|Assign reads ledger next 2, but the ledger's next is 0/);
+  });
+
+  it('rejects a Commit whose WriteLedger is missing', function () {
+    const r = check([[...handleTwo(1, 0, 1), ['Commit', 1, 2, 2, { from: 0, upTo: 2 }]]], 2);
+    assert.ok(!r.ok);
+    assert.match(r.violation!.reason, /Commit needs a write in flight/);
+  });
+});

@@ -13,16 +13,18 @@ import * as fs from 'fs';
 /** Action codes, shared with src/core/trace.ts (`Action`) and SCHEMA.md's binary table. */
 export const A = {
   Assign: 1, Revoke: 2, Fetch: 3, Begin: 4, Succeed: 5, Fail: 6, Retry: 7, DeadLetter: 8,
-  Commit: 9, CommitRejected: 10, CommitBroker: 11,
+  Commit: 9, CommitRejected: 10, CommitBroker: 11, WriteLedger: 12, LoseAnswer: 13, Recover: 14,
 } as const;
 
 export const ACTION_NAME: readonly string[] = [
   '', 'Assign', 'Revoke', 'Fetch', 'Begin', 'Succeed', 'Fail', 'Retry', 'DeadLetter', 'Commit', 'CommitRejected', 'CommitBroker',
+  'WriteLedger', 'LoseAnswer', 'Recover',
 ];
 
 // Field bits: which keys a line carried.
 const F_SEQ = 1, F_ACTION = 2, F_P = 4, F_EPOCH = 8, F_BASE = 16, F_POS = 32;
 const F_GEN = 64, F_DROPPED = 128, F_O = 256, F_N = 512, F_TRIES = 1024, F_FROM = 2048, F_UPTO = 4096, F_OFFSET = 8192;
+const F_READ_EPOCH = 16384, F_READ_NEXT = 32768;
 const COMMON = F_SEQ | F_ACTION | F_P | F_EPOCH | F_BASE | F_POS;
 
 /** The exact field set of each action (index = action code). */
@@ -31,13 +33,14 @@ const SHAPE: readonly number[] = [
   COMMON | F_GEN, COMMON | F_DROPPED, COMMON | F_O | F_N,
   COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES,
   COMMON | F_FROM | F_UPTO, COMMON | F_DROPPED, COMMON | F_OFFSET,
+  COMMON | F_FROM | F_UPTO, COMMON | F_UPTO, COMMON | F_READ_EPOCH | F_READ_NEXT,
 ];
 
 /**
  * One parsed record in the binary layout of SCHEMA.md: a and b carry the
  * action-specific fields (Assign: gen; Revoke/CommitRejected: dropped;
- * Fetch: o, n; Begin..DeadLetter: o, tries; Commit: from, upTo;
- * CommitBroker: offset).
+ * Fetch: o, n; Begin..DeadLetter: o, tries; Commit, WriteLedger: from, upTo;
+ * CommitBroker: offset; LoseAnswer: b = upTo; Recover: readEpoch, readNext).
  */
 export interface Rec {
   seq: number;
@@ -195,7 +198,7 @@ export class TraceCursor {
           case F_EPOCH: r.epoch = value; break;
           case F_BASE: r.base = value; break;
           case F_POS: r.pos = value; break;
-          case F_N: case F_TRIES: case F_UPTO: r.b = value; break;
+          case F_N: case F_TRIES: case F_UPTO: case F_READ_NEXT: r.b = value; break;
           default: r.a = value; break;
         }
       }
@@ -209,6 +212,7 @@ export class TraceCursor {
       this.fail(from, to, `fields do not match the ${ACTION_NAME[r.action] ?? '?'} record of SCHEMA.md`);
     }
     if (r.action === A.Assign || r.action === A.Revoke || r.action === A.CommitRejected || r.action === A.CommitBroker) r.b = 0;
+    if (r.action === A.LoseAnswer) r.a = 0;
   }
 }
 
@@ -218,6 +222,8 @@ function numericField(b: Buffer, k: number, len: number): number {
     case 1: return c === 112 ? F_P : c === 111 ? F_O : c === 110 ? F_N : 0;          // p o n
     case 3: return c === 115 ? F_SEQ : c === 112 ? F_POS : c === 103 ? F_GEN : 0;     // seq pos gen
     case 4: return c === 98 ? F_BASE : c === 102 ? F_FROM : c === 117 ? F_UPTO : 0;   // base from upTo
+    case 8: return c === 114 ? F_READ_NEXT : 0;                                          // readNext
+    case 9: return c === 114 ? F_READ_EPOCH : 0;                                         // readEpoch
     case 5: return c === 101 ? F_EPOCH : c === 116 ? F_TRIES : 0;                      // epoch tries
     case 6: return c === 111 ? F_OFFSET : 0;                                             // offset
     case 7: return c === 100 ? F_DROPPED : 0;                                            // dropped
@@ -253,7 +259,9 @@ export function renderRec(r: Rec): string {
     case A.Assign: return `${head},"gen":${r.a}}`;
     case A.Revoke: case A.CommitRejected: return `${head},"dropped":${r.a}}`;
     case A.Fetch: return `${head},"o":${r.a},"n":${r.b}}`;
-    case A.Commit: return `${head},"from":${r.a},"upTo":${r.b}}`;
+    case A.Commit: case A.WriteLedger: return `${head},"from":${r.a},"upTo":${r.b}}`;
+    case A.LoseAnswer: return `${head},"upTo":${r.b}}`;
+    case A.Recover: return `${head},"readEpoch":${r.a},"readNext":${r.b}}`;
     case A.CommitBroker: return `${head},"offset":${r.a}}`;
     default: return `${head},"o":${r.a},"tries":${r.b}}`;
   }

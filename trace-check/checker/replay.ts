@@ -12,8 +12,15 @@
 //   local[c][p]    epoch, gen, base, and the window as WindowShapeOK says it
 //                  is: a finished prefix of `fin` slots (the DeadLettered
 //                  offsets among them listed), one head slot (st, tries),
-//                  then Pending slots up to `len`
+//                  then Pending slots up to `len`; writeUpTo and answer
+//   writes[p]      the WriteLedger transactions the database has not settled
+//                  (sender, epoch, expectedNext, upTo, dead letters among them)
 //   log, owner, gen, brokerOffset as in the spec
+//
+// The database's own steps (ApplyWrite, AbortWrite) are in no trace: a write
+// is applied when a record needs it -- the answer (Commit, CommitRejected),
+// the Recover that read the row, a fence that read the next it set, or the
+// ledger's final row -- and aborted when a Recover shows it did not apply.
 //
 // Invariants are checked in their incremental form: a step only changes one
 // partition and one consumer, so each invariant is re-checked for exactly
@@ -22,9 +29,10 @@
 //
 // Merge rule (SCHEMA.md, "Merge rule of the checkers"): records of one file
 // are taken in file order; a record of another file may be taken whenever it
-// is enabled.  Only three records wait for other processes: Assign (its epoch
-// must be the ledger's epoch + 1 and its base the ledger's next) and
-// CommitRejected (the ledger must have moved away from the holder).  Every
+// is enabled.  Only four records wait for other processes: Assign (its epoch
+// must be the ledger's epoch + 1 and its base the ledger's next, or the upTo
+// of a write in flight that applies), CommitRejected (the ledger must have
+// moved away from the holder) and Recover (the row it read must be there).  Every
 // other record is either enabled or a violation.  Environment steps
 // (Produce, Rebalance) are inserted when a record needs them.
 
@@ -35,6 +43,21 @@ const NONE = 0, PENDING = 1, PROCESSING = 2, FAILED = 3;
 const HEAD_NAME = ['-', 'Pending', 'Processing', 'Failed'];
 
 const NO_CONSUMER = -1;
+
+// Answers (spec Answers) and how a consumer's last write settled.
+const NO_ANSWER = 0, COMMITTED = 1, REJECTED = 2, UNKNOWN = 3;
+const ANSWER_NAME = ['NoAnswer', 'Committed', 'Rejected', 'Unknown'];
+const UNSETTLED = 0, APPLIED = 1, NOT_APPLIED = 2;
+
+/** A WriteRec in writes[p]. */
+interface Write {
+  readonly c: number;
+  readonly epoch: number;
+  readonly expectedNext: number;
+  readonly upTo: number;
+  /** DeadLettered offsets among expectedNext..upTo-1 (the rest are Done). */
+  readonly deadIn: number;
+}
 
 class Local {
   epoch = 0;
@@ -48,18 +71,23 @@ class Local {
   /** State and tries of the head slot (index fin), when fin < len. */
   headSt = NONE;
   headTries = 0;
-  /** This consumer's lost trace tail already supplied a Commit on this partition. */
-  lostCommitUsed = false;
+  /** upTo of the WriteLedger in flight, 0 = none. */
+  writeUpTo = 0;
+  answer = NO_ANSWER;
+  /** How that write left writes[p] (UNSETTLED while it is there). */
+  settled = UNSETTLED;
 
   drop(): void {
     this.epoch = 0; this.gen = 0; this.base = 0; this.len = 0; this.fin = 0; this.dead = []; this.headSt = NONE; this.headTries = 0;
+    this.writeUpTo = 0; this.answer = NO_ANSWER; this.settled = UNSETTLED;
   }
 
   describe(): string {
     if (this.epoch === 0) return 'NotHeld';
     const head = this.fin < this.len ? `${HEAD_NAME[this.headSt]}(tries ${this.headTries}) at ${this.base + this.fin}` : 'none';
+    const write = this.writeUpTo === 0 ? 'none' : `up to ${this.writeUpTo}, answer ${ANSWER_NAME[this.answer]}`;
     return `[epoch ${this.epoch}, gen ${this.gen}, base ${this.base}, Position ${this.base + this.len}, ` +
-      `window ${this.len} slots: ${this.fin} finished (${this.dead.length} DeadLettered), head ${head}]`;
+      `window ${this.len} slots: ${this.fin} finished (${this.dead.length} DeadLettered), head ${head}, write in flight ${write}]`;
   }
 }
 
@@ -75,6 +103,8 @@ class Partition {
   dlq = 0;
   /** The consumer holding the ledger's current epoch, or -1. */
   holder = -1;
+  /** writes[p]: at most one per epoch (WriteInFlightInv). */
+  writes: Write[] = [];
 }
 
 /** The ledger's own account of a run (written by the harness from the ledger tables). */
@@ -232,7 +262,17 @@ export class Checker {
         if (!cur.done) live++;
       }
       if (live === 0) return;
-      if (!progressed && !this.inferLostTail()) this.reportStuck();
+      if (progressed) {
+        this.forcing = false;
+        continue;
+      }
+      if (!this.forcing) {
+        // Ordering preferences (recoverPending) only: nothing moves with them, so drop them for one round.
+        this.forcing = true;
+        continue;
+      }
+      this.forcing = false;
+      if (!this.inferLostTail()) this.reportStuck();
     }
   }
 
@@ -257,12 +297,21 @@ export class Checker {
           fail(`Assign reads ledger next ${r.base}, but the ledger's next is ${x.next}: offsets ${r.base}..${x.next - 1} ` +
             `would be handled and committed again (duplicates; Assign must read ledger[p].next)`);
         }
-        if (r.base > x.next) return new Blocked(`waits for commits up to ${r.base} (ledger next ${x.next})`);
+        if (r.base > x.next && !(r.epoch === x.epoch + 1 && this.applyWriteUpTo(p, r.base))) {
+          return new Blocked(`waits for commits up to ${r.base} (ledger next ${x.next})`);
+        }
+        if (cur !== undefined && !this.forcing) {
+          const recovering = this.recoverPending(c, p, x);
+          if (recovering >= 0) {
+            return new Blocked(`yields to the Recover in ${this.cursors[recovering]!.name}, whose row may predate this fence`);
+          }
+        }
         if (x.owner !== c) this.rebalance(p, c);
         x.epoch = r.epoch;
         x.writer = 0;
         x.holder = c;
-        l.epoch = r.epoch; l.gen = x.gen; l.base = x.next; l.len = 0; l.fin = 0; l.dead = []; l.headSt = NONE; l.headTries = 0;
+        l.drop();
+        l.epoch = r.epoch; l.gen = x.gen; l.base = x.next;
         break;
       }
       case A.Revoke: {
@@ -330,45 +379,115 @@ export class Checker {
         }
         break;
       }
+      case A.WriteLedger: {
+        if (l.epoch === 0) fail('WriteLedger needs Held(c, p)');
+        if (r.epoch !== l.epoch) fail(`WriteLedger by epoch ${r.epoch}, but the process holds epoch ${l.epoch}`);
+        if (l.writeUpTo !== 0) fail(`WriteLedger while the write up to ${l.writeUpTo} is in flight (one write per partition)`);
+        if (r.a !== l.base) fail(`WriteLedger expects next ${r.a}, but the window starts at ${l.base}`);
+        const k = r.b - l.base;
+        if (k < 1 || k > l.fin) fail(`WriteLedger of ${k} offsets [${l.base}, ${r.b}), but the finished prefix has ${l.fin} (only finished offsets may be written)`);
+        let deadIn = 0;
+        while (deadIn < l.dead.length && l.dead[deadIn]! < r.b) deadIn++;
+        x.writes.push({ c, epoch: l.epoch, expectedNext: l.base, upTo: r.b, deadIn });
+        l.writeUpTo = r.b;
+        l.answer = NO_ANSWER;
+        l.settled = UNSETTLED;
+        break;
+      }
+      case A.LoseAnswer: {
+        if (l.epoch === 0) fail('LoseAnswer needs Held(c, p)');
+        if (l.writeUpTo === 0) fail('LoseAnswer needs a write in flight');
+        if (r.b !== l.writeUpTo) fail(`LoseAnswer of the write up to ${r.b}, but the write in flight goes up to ${l.writeUpTo}`);
+        if (l.answer === UNKNOWN) fail('LoseAnswer of an answer already lost');
+        l.answer = UNKNOWN;
+        break;
+      }
+      case A.Recover: {
+        if (l.epoch === 0) fail('Recover needs Held(c, p)');
+        if (l.answer !== UNKNOWN) fail(`Recover needs a lost answer, the answer is ${ANSWER_NAME[l.answer]}`);
+        const rowEpoch = r.a, rowNext = r.b;
+        if (rowEpoch < l.epoch) fail(`Recover read epoch ${rowEpoch}, below the epoch ${l.epoch} the process holds (FencingInv)`);
+        if (rowEpoch > x.epoch) return new Blocked(`waits for the fence of epoch ${rowEpoch} it read (ledger epoch ${x.epoch})`);
+        if (rowEpoch < x.epoch) {
+          fail(`Recover read the row of epoch ${rowEpoch}, but the ledger is at epoch ${x.epoch}: a fence the merge could not ` +
+            'put after this read (spec Recover reads the current row)');
+        }
+        if (rowEpoch === l.epoch && rowNext !== l.base && rowNext !== l.writeUpTo) {
+          fail(`Recover read next ${rowNext} under its own epoch, neither its window's base ${l.base} nor its write's upTo ${l.writeUpTo}`);
+        }
+        const shownApplied = rowEpoch === l.epoch && rowNext === l.writeUpTo;
+        // WriteSettled(p, epoch): the lost write settles here if the merge has not settled it yet.
+        const own = this.writeOf(p, l.epoch);
+        if (own !== undefined) {
+          if (shownApplied) {
+            if (!this.accepts(own, x)) fail(`Recover read the write up to ${l.writeUpTo} applied, but the ledger (epoch ${x.epoch}, next ${x.next}) refuses it`);
+            this.applyWrite(p, own, false);
+          } else {
+            // Not applied under its own epoch; or fenced, and the fence (merged) read the old next.
+            this.abortWrite(p, own);
+          }
+        }
+        if (rowEpoch === x.epoch && rowNext > x.next) return new Blocked(`waits for commits up to ${rowNext} it read (ledger next ${x.next})`);
+        if (rowEpoch === x.epoch && rowNext !== x.next) fail(`Recover read next ${rowNext}, but the ledger's next is ${x.next}`);
+        let d: number;
+        if (shownApplied) {
+          if (l.settled !== APPLIED) fail(`Recover read the write up to ${l.writeUpTo} applied, but it did not apply`);
+          d = COMMITTED;
+        } else if (rowEpoch === l.epoch) {
+          if (l.settled === APPLIED) fail(`Recover read next ${rowNext} (not applied), but the write up to ${l.writeUpTo} applied`);
+          d = NO_ANSWER;
+        } else {
+          d = REJECTED;
+        }
+        if (d === NO_ANSWER) { l.writeUpTo = 0; l.answer = NO_ANSWER; l.settled = UNSETTLED; } else l.answer = d;
+        break;
+      }
       case A.Commit: {
         if (l.epoch === 0) fail('Commit needs Held(c, p)');
         if (r.epoch !== l.epoch) fail(`Commit by epoch ${r.epoch}, but the process holds epoch ${l.epoch}`);
         if (r.a !== l.base) fail(`Commit from ${r.a}, but the window starts at ${l.base} (a repeated or skipped commit)`);
-        if (l.epoch !== x.epoch) {
-          fail(`Commit by stale epoch ${l.epoch}: the ledger was fenced with epoch ${x.epoch}, so this commit must have ` +
-            'been rejected (CommitAccepted; FencingInv)');
-        }
-        if (l.base !== x.next) fail(`Commit from ${l.base}, but the ledger's next is ${x.next} (CommitAccepted)`);
-        if (cur !== undefined) {
-          const fence = this.enabledFence(c, p, x);
-          if (fence >= 0) return new Blocked(`yields to the fence in ${this.cursors[fence]!.name}:${this.cursors[fence]!.line}`);
+        if (l.writeUpTo === 0) fail('Commit needs a write in flight (no WriteLedger before it)');
+        if (r.b !== l.writeUpTo) fail(`Commit up to ${r.b}, but the write in flight goes up to ${l.writeUpTo}`);
+        if (l.answer === NO_ANSWER) {
+          // The database applies the write now (ApplyWrite), and the answer is taken.
+          if (l.epoch !== x.epoch) {
+            fail(`Commit by stale epoch ${l.epoch}: the ledger was fenced with epoch ${x.epoch} before the write applied, so it ` +
+              'must have been rejected (CommitAccepted; FencingInv)');
+          }
+          if (l.base !== x.next) fail(`Commit from ${l.base}, but the ledger's next is ${x.next} (CommitAccepted)`);
+          if (cur !== undefined) {
+            const fence = this.enabledFence(c, p, x);
+            if (fence >= 0) return new Blocked(`yields to the fence in ${this.cursors[fence]!.name}:${this.cursors[fence]!.line}`);
+            const read = this.enabledRecover(c, p, x);
+            if (read >= 0) return new Blocked(`yields to the Recover in ${this.cursors[read]!.name}:${this.cursors[read]!.line}, which read the row before this write`);
+          }
+          const own = this.writeOf(p, l.epoch);
+          if (own === undefined) fail('internal: a write awaiting its answer is not in writes[p]');
+          this.applyWrite(p, own!, inferred);
+        } else if (l.answer !== COMMITTED) {
+          fail(`Commit, but the answer to the write is ${ANSWER_NAME[l.answer]}`);
         }
         const k = r.b - l.base;
-        if (k < 1 || k > l.fin) fail(`Commit of ${k} offsets [${l.base}, ${r.b}), but the finished prefix has ${l.fin} (only finished offsets may be committed)`);
-        const upTo = r.b;
         let deadIn = 0;
-        while (deadIn < l.dead.length && l.dead[deadIn]! < upTo) deadIn++;
-        // Commit appends OffsetsIn(Done) and OffsetsIn(DeadLettered) of [next, upTo): exactly
-        // the offsets next..upTo-1, once each, so with the guard base = next NoDuplicateInv
-        // and NoGapInv stay true (Range(effects \o dlq) = 0..upTo-1).
-        x.effects += k - deadIn;
-        x.dlq += deadIn;
-        x.next = upTo;
-        x.writer = l.epoch;
+        while (deadIn < l.dead.length && l.dead[deadIn]! < r.b) deadIn++;
         l.dead = deadIn === 0 ? l.dead : l.dead.slice(deadIn);
-        l.base = upTo; l.len -= k; l.fin -= k;
-        this.commits++;
-        this.committedOffsets += k;
-        this.deadLettered += deadIn;
-        if (inferred) l.lostCommitUsed = true;
+        l.base = r.b; l.len -= k; l.fin -= k;
+        l.writeUpTo = 0; l.answer = NO_ANSWER; l.settled = UNSETTLED;
         break;
       }
       case A.CommitRejected: {
         if (l.epoch === 0) fail('CommitRejected needs Held(c, p)');
         if (r.a !== l.epoch) fail(`CommitRejected drops epoch ${r.a}, but the process holds epoch ${l.epoch}`);
-        if (l.fin === 0) fail('CommitRejected needs FinishedPrefixLen(win) > 0 (nothing was written)');
-        if (l.epoch === x.epoch && l.base === x.next) {
-          return new Blocked(`waits for a fence of partition ${p} (the ledger would accept epoch ${l.epoch} from ${l.base})`);
+        if (l.writeUpTo === 0) fail('CommitRejected needs a write in flight (nothing was written)');
+        if (l.answer === NO_ANSWER) {
+          const own = this.writeOf(p, l.epoch);
+          if (own === undefined) fail('internal: a write awaiting its answer is not in writes[p]');
+          if (this.accepts(own!, x)) {
+            return new Blocked(`waits for a fence of partition ${p} (the ledger would accept epoch ${l.epoch} from ${l.base})`);
+          }
+          this.applyWrite(p, own!, inferred);
+        } else if (l.answer !== REJECTED) {
+          fail(`CommitRejected, but the answer to the write is ${ANSWER_NAME[l.answer]}`);
         }
         if (x.holder === c) x.holder = -1;
         l.drop();
@@ -399,6 +518,8 @@ export class Checker {
 
   private cur: TraceCursor | undefined;
   private applied = false;
+  /** One merge round without ordering preferences (see replay). */
+  private forcing = false;
   private failC = 0;
   private failR: Rec | undefined;
   /** Throws the violation of the step in progress (set up by step()). */
@@ -407,7 +528,100 @@ export class Checker {
   };
 
   private holderOk(h: Local, x: Partition): boolean {
-    return h.epoch === 0 || (h.base <= x.next && h.base + h.len <= x.log && (h.epoch !== x.epoch || h.base === x.next));
+    return h.epoch === 0 || (h.base <= x.next && h.base + h.len <= x.log &&
+      (h.epoch !== x.epoch || h.base === x.next || (h.writeUpTo !== 0 && h.writeUpTo === x.next)));
+  }
+
+  /** CommitAccepted(w, p). */
+  private accepts(w: Write, x: Partition): boolean {
+    return w.epoch === x.epoch && w.expectedNext === x.next;
+  }
+
+  /** The write of epoch e in writes[p] (one per epoch). */
+  private writeOf(p: number, e: number): Write | undefined {
+    for (const w of this.part(p).writes) if (w.epoch === e) return w;
+    return undefined;
+  }
+
+  /**
+   * ApplyWrite(p, w): the database settles w -- applied whole iff
+   * CommitAccepted, else nothing -- and the answer goes to its sender if it
+   * still waits for it.  `inferred`: no trace holds the answer.
+   */
+  private applyWrite(p: number, w: Write, inferred: boolean): void {
+    const x = this.part(p);
+    x.writes.splice(x.writes.indexOf(w), 1);
+    const ok = this.accepts(w, x);
+    if (ok) {
+      const k = w.upTo - w.expectedNext;
+      // Appends OffsetsIn(Done) and OffsetsIn(DeadLettered) of [next, upTo): exactly the
+      // offsets next..upTo-1, once each (WriteRangeOK), so with next = expectedNext
+      // NoDuplicateInv and NoGapInv stay true (Range(effects \o dlq) = 0..upTo-1).
+      x.effects += k - w.deadIn;
+      x.dlq += w.deadIn;
+      x.next = w.upTo;
+      x.writer = w.epoch;
+      this.commits++;
+      this.committedOffsets += k;
+      this.deadLettered += w.deadIn;
+      if (inferred) this.lostCommits++;
+    }
+    const l = this.local(w.c, p);
+    if (l.epoch === w.epoch && l.writeUpTo !== 0) {
+      l.settled = ok ? APPLIED : NOT_APPLIED;
+      if (l.answer === NO_ANSWER) l.answer = ok ? COMMITTED : REJECTED;
+    }
+    this.checkLedger(p, x);
+  }
+
+  /** AbortWrite(p, w): dropped with its connection, nothing applied. */
+  private abortWrite(p: number, w: Write): void {
+    const x = this.part(p);
+    x.writes.splice(x.writes.indexOf(w), 1);
+    const l = this.local(w.c, p);
+    if (l.epoch === w.epoch && l.writeUpTo !== 0) l.settled = NOT_APPLIED;
+  }
+
+  /**
+   * A fence (or the ledger's final row) read next = upTo: the write in
+   * flight of the current epoch that ends there applied before it.
+   */
+  private applyWriteUpTo(p: number, upTo: number): boolean {
+    const x = this.part(p);
+    const w = this.writeOf(p, x.epoch);
+    if (w === undefined || !this.accepts(w, x) || w.upTo !== upTo) return false;
+    const sender = this.cursors[w.c];
+    this.applyWrite(p, w, sender === undefined || sender.done);
+    return true;
+  }
+
+  /** The invariants an ApplyWrite can break, for every consumer's view of p. */
+  private checkLedger(p: number, x: Partition): void {
+    if (x.effects + x.dlq !== x.next) this.fail(`NoGapInv/NoDuplicateInv: ${x.effects + x.dlq} outcomes for offsets 0..${x.next - 1}`);
+    if (x.next > x.log) this.fail(`OffsetOrderInv: ledger next ${x.next} > log end ${x.log}`);
+    if (x.writer !== 0 && x.writer !== x.epoch) this.fail(`FencingInv: ledger writer ${x.writer} is neither 0 nor the epoch ${x.epoch}`);
+    if (x.holder >= 0 && !this.holderOk(this.local(x.holder, p), x)) {
+      this.fail(`OffsetOrderInv: HolderOrderOK fails for the holder of epoch ${x.epoch} (file ${this.cursors[x.holder]!.name})`);
+    }
+  }
+
+  /**
+   * Another process holds the ledger's current epoch of p with its answer
+   * lost, and has not logged its Recover: its read may have come before the
+   * fence being merged, so the fence waits (the preference is dropped when
+   * nothing else can move: `forcing`).  Returns that process, or -1.
+   */
+  private recoverPending(c: number, p: number, x: Partition): number {
+    for (let d = 0; d < this.cursors.length; d++) {
+      const h = this.cursors[d]!;
+      if (d === c || h.done) continue;
+      const l = this.locals[d]![p];
+      if (l === undefined || l.epoch !== x.epoch || l.answer !== UNKNOWN) continue;
+      const r = h.rec;
+      if (r.action === A.Recover && r.p === p && r.a > x.epoch) continue;   // read after this fence: it waits for it
+      return d;
+    }
+    return -1;
   }
 
   /**
@@ -416,6 +630,21 @@ export class Checker {
    * any real run that fence came before this Commit, because a Commit moves
    * next past the offset the fence read.  Returns that file, or -1.
    */
+  /**
+   * Another file's next record is a Recover of p that read the ledger's row
+   * as it is now: in any real run that read came before this write applied,
+   * which moves next past it.  Returns that file, or -1.
+   */
+  private enabledRecover(c: number, p: number, x: Partition): number {
+    for (let d = 0; d < this.cursors.length; d++) {
+      const h = this.cursors[d]!;
+      if (d === c || h.done) continue;
+      const r = h.rec;
+      if (r.action === A.Recover && r.p === p && r.a === x.epoch && r.b === x.next && this.locals[d]![p]?.answer === UNKNOWN) return d;
+    }
+    return -1;
+  }
+
   private enabledFence(c: number, p: number, x: Partition): number {
     for (let d = 0; d < this.cursors.length; d++) {
       const h = this.cursors[d]!;
@@ -455,8 +684,19 @@ export class Checker {
     // FencingInv
     if (x.writer !== 0 && x.writer !== x.epoch) fail(`FencingInv: ledger writer ${x.writer} is neither 0 nor the epoch ${x.epoch}`);
     if (l.epoch > x.epoch) fail(`FencingInv: the process holds epoch ${l.epoch} the ledger has not issued (${x.epoch})`);
-    // WindowShapeOK (IInv) for the window's head
+    // WindowShapeOK (IInv) for the window's head and the write in flight
     if (l.headSt === PENDING && l.headTries !== 0) fail('WindowShapeInv: a Pending slot with tries');
+    if (l.writeUpTo === 0 && l.answer !== NO_ANSWER) fail('WindowShapeInv: an answer without a write in flight');
+    if (l.writeUpTo !== 0 && (l.writeUpTo <= l.base || l.writeUpTo > l.base + l.fin)) {
+      fail(`WindowShapeInv: the write in flight up to ${l.writeUpTo} is not within the finished prefix [${l.base}, ${l.base + l.fin})`);
+    }
+    // WriteInFlightInv: writes carry issued epochs, one per epoch, the current one expects next.
+    for (const w of x.writes) {
+      if (w.epoch > x.epoch) fail(`WriteInFlightInv: a write of epoch ${w.epoch} the ledger has not issued (${x.epoch})`);
+      if (w.epoch === x.epoch && w.expectedNext !== x.next) {
+        fail(`WriteInFlightInv: the write of the current epoch ${w.epoch} expects next ${w.expectedNext}, the ledger's is ${x.next}`);
+      }
+    }
   }
 
   private rebalance(p: number, c: number): void {
@@ -489,7 +729,7 @@ export class Checker {
       if (cur.done) continue;
       const r = cur.rec;
       const x = this.part(r.p);
-      if (r.action === A.Assign && r.epoch > x.epoch && r.base > x.next && this.inferCommit(r.p, r.base)) return true;
+      if (r.action === A.Assign && r.epoch > x.epoch && r.base > x.next && this.applyWriteUpTo(r.p, r.base)) return true;
     }
     // Then a lost fence, unless the fence of epoch ledger.epoch + 1 waits in some file (it is not lost).
     for (let c = 0; c < this.cursors.length; c++) {
@@ -511,20 +751,6 @@ export class Checker {
       if (!h.done && h.rec.action === A.Assign && h.rec.p === p && h.rec.epoch === x.epoch + 1) return true;
     }
     return false;
-  }
-
-  private inferCommit(p: number, upTo: number): boolean {
-    const x = this.part(p);
-    const h = x.holder;
-    if (h < 0 || !this.cursors[h]!.done) return false;
-    const l = this.local(h, p);
-    if (l.lostCommitUsed || upTo - l.base > l.fin || l.base !== x.next) return false;
-    const ranges = this.opts.ledger!.epochRanges[p] ?? [];
-    if (!ranges.some((g) => g.epoch === x.epoch && g.lo <= x.next && g.hi + 1 === upTo)) return false;
-    const rec: Rec = { seq: 0, action: A.Commit, p, epoch: l.epoch, base: upTo, pos: l.base + l.len, a: l.base, b: upTo };
-    this.step(h, rec, undefined, true);
-    this.lostCommits++;
-    return true;
   }
 
   private inferFence(p: number): boolean {
@@ -575,7 +801,7 @@ export class Checker {
       for (const [ps, row] of Object.entries(dump.partitions)) {
         const p = Number(ps);
         const x = this.part(p);
-        if (row.next > x.next) this.inferCommit(p, row.next);
+        if (row.next > x.next) this.applyWriteUpTo(p, row.next);
         while (row.epoch > x.epoch && this.inferFence(p)) { /* one lost fence per ended process */ }
         if (row.next !== x.next || row.epoch !== x.epoch) {
           throw new ViolationError({

@@ -10,7 +10,9 @@
 //   2. process 1 joins: process 0 commits what it finished, then Revoke;
 //      process 1 is assigned p (epoch 2) and handles the next part;
 //   3. process 2 fences p (epoch 3) while process 1 still holds it: the
-//      zombie's next commit is CommitRejected; process 2 handles the rest.
+//      zombie's write in flight is refused (CommitRejected); process 2
+//      handles the rest.
+// Every commit is a WriteLedger and its answer (Commit or CommitRejected).
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -63,6 +65,7 @@ export function synthesize(o: SynthOptions): SynthRun {
     const zombie = h;
     fetch(procs[1]!, p, zombie, Math.min(end, zombie.pos + 1));
     run(procs[1]!, p, zombie, zombie.base, o, true);
+    procs[1]!.emit({ action: A.WriteLedger, p, epoch: zombie.epoch, base: zombie.base, pos: zombie.pos, a: zombie.base, b: zombie.pos });
     // 3. process 2 fences, epoch 3
     h = assign(procs[2]!, p, 3, next, 1);
     procs[1]!.emit({ action: A.CommitRejected, p, epoch: 0, base: 0, pos: 0, a: 2, b: 0 });
@@ -128,6 +131,7 @@ function handle(x: Proc, p: number, h: Held, until: number, o: SynthOptions): nu
     fetch(x, p, h, upTo);
     run(x, p, h, ran, o);
     const from = h.base;
+    x.emit({ action: A.WriteLedger, p, epoch: h.epoch, base: h.base, pos: h.pos, a: from, b: upTo });
     h.base = upTo;
     x.emit({ action: A.Commit, p, epoch: h.epoch, base: h.base, pos: h.pos, a: from, b: upTo });
     if ((upTo / o.commitEvery) % 4 === 0) commitBroker(x, p, h);

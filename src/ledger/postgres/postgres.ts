@@ -331,6 +331,35 @@ export class PostgresLedger implements LedgerPort<Statement> {
     });
   }
 
+  /**
+   * The row under a share lock, in its own transaction: a commit whose answer
+   * was lost still holds the row's FOR UPDATE lock until it ends (applied or
+   * rolled back with its terminated backend), so this read waits for it and
+   * then sees its outcome (spec WriteSettled).  endBackend() has already
+   * tried to end it; the wait is bounded by lostAnswerTimeoutMs (lock_timeout,
+   * a retriable error: the caller reads again, it never guesses).
+   */
+  readSettled(ref: PartitionRef): Promise<LedgerRow | undefined> {
+    return this.track(async () => {
+      checkRef(ref);
+      const what = `reading ${ref.topic}/${ref.partition} once its writes settled`;
+      const row = await this.withConnection(what, true, async (c) => {
+        await c.query('BEGIN');
+        try {
+          await c.query(`SET LOCAL lock_timeout = ${Math.max(1, this.options.lostAnswerTimeoutMs)}`);
+          const r = await c.query<LedgerRow>(
+            'SELECT epoch, next, writer FROM htmqc_partitions WHERE topic = $1 AND partition = $2 FOR SHARE', [ref.topic, ref.partition]);
+          await c.query('COMMIT');
+          return r.rows[0];
+        } catch (e) {
+          await c.query('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      });
+      return row === undefined ? undefined : { epoch: row.epoch, next: row.next, writer: row.writer };
+    });
+  }
+
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined> {
     return this.track(async () => {
       checkRef(ref);

@@ -56,6 +56,8 @@ export class SqliteLedger implements LedgerPort<Statement> {
   }
 
   read(ref: PartitionRef): Promise<LedgerRow | undefined> { return settle(() => this.store.read(ref)); }
+  /** Every write answers here (never 'unknown'), so every write sent before this call has settled: read() is enough. */
+  readSettled(ref: PartitionRef): Promise<LedgerRow | undefined> { return this.read(ref); }
 
   outcomeAt(ref: PartitionRef, offset: number): Promise<OffsetOutcome | undefined> {
     return settle(() => this.store.outcomeAt(ref, offset));
