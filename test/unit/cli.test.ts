@@ -26,7 +26,7 @@ const fake = {
   snapshot: (): ConsumerSnapshot => ({
     groupId: 'g-cli', memberId: 'member-x', running: true, joins: 2,
     partitions: [{ p: 0, topic: 'orders', partition: 3, epoch: 5, ledgerNext: 1200, position: 1210, inFlight: 10, paused: false }],
-    counters: { handled: 0, failed: 0, committed: 0, deadLettered: 0, ledgerCommits: 0, ledgerRejections: 0, ledgerErrors: 0, rebalances: 2 },
+    counters: { handled: 0, failed: 0, committed: 0, deadLettered: 0, ledgerCommits: 0, ledgerRejections: 0, ledgerLostAnswers: 0, ledgerErrors: 0, rebalances: 2 },
     core: {
       now: 0, seq: 0, fences: [[0, 5]],
       partitions: [{

@@ -1,10 +1,10 @@
-// The runtime's ledger writer (src/runtime/ledger-writer.ts) and the lost
-// answer's resolution (src/runtime/lost-answer.ts) against a real SQLite
-// ledger, with decorators of the ledger port that inject what a backend may
-// answer: a retriable error, a non-retriable one, and { status: 'unknown' }
-// after applying the commit or without applying it.  Spec actions: Commit,
-// CommitRejected (WriteLedger's answer), and the recovery step for a lost
-// answer that the spec will model (issue 15).  No broker.
+// The runtime's ledger writer (src/runtime/ledger-writer.ts) against a real
+// SQLite ledger, with decorators of the ledger port that inject what a
+// backend may answer: a retriable error, a non-retriable one, and { status:
+// 'unknown' } after applying the commit or without applying it.  Spec
+// actions: Commit, CommitRejected (WriteLedger's answer) and LoseAnswer (the
+// writer hands a lost answer on; the core decides, test/unit/lost-answer).
+// No broker.
 
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -16,7 +16,6 @@ import {
 } from '../../src/ledger';
 import { ConsumerFatalError, OverlappingCommitError } from '../../src/runtime/errors';
 import { LedgerWriter, type FinalResult, type QueuedWrite, type WriterRun } from '../../src/runtime/ledger-writer';
-import { resolveLostAnswer } from '../../src/runtime/lost-answer';
 
 const T = 'orders';
 
@@ -120,14 +119,16 @@ function recorder(ledger: LedgerPort<Statement>, backoffMs = 5) {
   const retrying: unknown[] = [];
   const retryAt: number[] = [];
   const fatal: ConsumerFatalError[] = [];
+  const lost: string[] = [];
   const writer = new LedgerWriter<Run>(ledger, {
     answered: (writes: readonly QueuedWrite<Run>[], results: readonly FinalResult[]) => {
       writes.forEach((w, i) => answered.push({ ref: `${w.write.topic}/${w.write.partition}@${w.write.expectedNext}`, result: results[i]! }));
     },
+    lost: (writes) => { for (const w of writes) lost.push(`${w.write.topic}/${w.write.partition}@${w.write.expectedNext}`); },
     retrying: (e) => { retrying.push(e); retryAt.push(Date.now()); },
     fatal: (e) => fatal.push(e),
   }, { backoffMs, maxBackoffMs: 1000 });
-  return { writer, answered, retrying, retryAt, fatal };
+  return { writer, answered, retrying, retryAt, fatal, lost };
 }
 
 const everything = (): boolean => true;
@@ -150,36 +151,6 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
 
   const effects = (): string[] => (sqlite.database.prepare('SELECT id FROM effects ORDER BY id').all() as { id: string }[]).map((r) => r.id);
 
-  describe('resolveLostAnswer: the row decides (the spec recovery step, issue 15)', () => {
-    it('applied: the row is at the write\'s epoch and upTo -> committed', async () => {
-      const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
-      const w = write(0, epoch, 0, [insert('a'), null]);
-      await sqlite.commit([w]);
-      assert.deepStrictEqual(await resolveLostAnswer(sqlite, w), { status: 'committed', next: 2 });
-    });
-
-    it('not applied: the row is at the write\'s epoch and expectedNext -> resend', async () => {
-      const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
-      assert.strictEqual(await resolveLostAnswer(sqlite, write(0, epoch, 0, [insert('a')])), 'resend');
-    });
-
-    it('fenced by a newer holder, or a partition never fenced -> rejected (epoch)', async () => {
-      const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
-      const newer = await sqlite.fence({ topic: T, partition: 0 });
-      assert.deepStrictEqual(await resolveLostAnswer(sqlite, write(0, epoch, 0, [insert('a')])),
-        { status: 'rejected', reason: 'epoch', ledger: { epoch: newer.epoch, next: 0, writer: 0 } });
-      assert.deepStrictEqual(await resolveLostAnswer(sqlite, write(9, 1, 0, [insert('a')])),
-        { status: 'rejected', reason: 'epoch', ledger: { epoch: 0, next: 0, writer: 0 } });
-    });
-
-    it('same epoch but the row moved elsewhere -> rejected (next)', async () => {
-      const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
-      await sqlite.commit([write(0, epoch, 0, [null, null, null])]);
-      assert.deepStrictEqual(await resolveLostAnswer(sqlite, write(0, epoch, 1, [insert('a')])),
-        { status: 'rejected', reason: 'next', ledger: { epoch, next: 3, writer: epoch } });
-    });
-  });
-
   it('commits queued writes as one group commit and answers each (spec Commit, CommitRejected)', async () => {
     const e0 = (await sqlite.fence({ topic: T, partition: 0 })).epoch;
     const stale = (await sqlite.fence({ topic: T, partition: 1 })).epoch;
@@ -195,7 +166,7 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
     assert.deepStrictEqual(effects(), ['a']);
   });
 
-  it('a lost answer after the commit applied is resolved by reading the row: committed, never written twice', async () => {
+  it('a lost answer goes to `lost`, never answered, never sent again by the writer (the core decides: LedgerUnknown)', async () => {
     const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
     const ledger = new Decorated(sqlite, (n, writes) => (n === 1
       ? sqlite.commit(writes).then((applied) => applied.map((): WriteResult => ({ status: 'unknown' })))
@@ -203,39 +174,28 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
     const r = recorder(ledger);
     r.writer.add({ topic: T, partition: 0, active: true }, write(0, epoch, 0, [insert('a'), insert('b')]));
     await r.writer.settle(everything, soon());
-    assert.strictEqual(ledger.commits, 1, 'the applied write is not sent again');
-    assert.deepStrictEqual(r.answered, [{ ref: `${T}/0@0`, result: { status: 'committed', next: 2 } }]);
-    assert.deepStrictEqual(effects(), ['a', 'b'], 'effects exactly once');
+    await turns();
+    assert.deepStrictEqual(r.lost, [`${T}/0@0`]);
+    assert.strictEqual(r.answered.length, 0, 'no answer is made up');
+    assert.strictEqual(ledger.commits, 1, 'not sent again');
+    assert.deepStrictEqual(effects(), ['a', 'b']);
     assert.deepStrictEqual(r.retrying, []);
     assert.deepStrictEqual(r.fatal, []);
+    assert.strictEqual(r.writer.committing, false, 'the commit is over: its partition is free for the core\'s next write');
   });
 
-  it('a lost answer of a commit that did not apply is resolved by reading the row: sent again, committed once', async () => {
-    const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
+  it('in one group commit, a lost answer is reported for each of its writes', async () => {
+    const a = await sqlite.fence({ topic: T, partition: 0 });
+    const b = await sqlite.fence({ topic: T, partition: 1 });
     const ledger = new Decorated(sqlite, (n, writes) => (n === 1 ? Promise.resolve(writes.map((): WriteResult => ({ status: 'unknown' }))) : undefined));
     const r = recorder(ledger);
-    r.writer.add({ topic: T, partition: 0, active: true }, write(0, epoch, 0, [insert('a')]));
+    r.writer.add({ topic: T, partition: 0, active: true }, write(0, a.epoch, 0, [insert('a')]));
+    r.writer.add({ topic: T, partition: 1, active: true }, write(1, b.epoch, 0, [insert('b')]));
     await r.writer.settle(everything, soon());
-    assert.strictEqual(ledger.commits, 2, 'sent again once the row showed it did not apply');
-    assert.deepStrictEqual(r.answered, [{ ref: `${T}/0@0`, result: { status: 'committed', next: 1 } }]);
-    assert.deepStrictEqual(effects(), ['a']);
-  });
-
-  it('a lost answer whose read fails is resolved again later, before the write is ever re-sent', async () => {
-    const { epoch } = await sqlite.fence({ topic: T, partition: 0 });
-    let reads = 0;
-    const ledger = new Decorated(sqlite, (n, writes) => (n === 1
-      ? sqlite.commit(writes).then((applied) => applied.map((): WriteResult => ({ status: 'unknown' })))
-      : undefined));
-    ledger.read = (ref) => (++reads === 1 ? Promise.reject(new LedgerBusyError('read: database is locked')) : sqlite.read(ref));
-    const r = recorder(ledger);
-    r.writer.add({ topic: T, partition: 0, active: true }, write(0, epoch, 0, [insert('a')]));
-    await r.writer.settle(everything, soon());
-    assert.strictEqual(ledger.commits, 1, 'never re-sent: the second read found it applied');
-    assert.strictEqual(reads, 2);
-    assert.strictEqual(r.retrying.length, 1);
-    assert.deepStrictEqual(r.answered, [{ ref: `${T}/0@0`, result: { status: 'committed', next: 1 } }]);
-    assert.deepStrictEqual(effects(), ['a']);
+    await turns();
+    assert.deepStrictEqual(r.lost, [`${T}/0@0`, `${T}/1@0`]);
+    assert.strictEqual(ledger.commits, 1);
+    assert.strictEqual(r.answered.length, 0);
   });
 
   it('retries a retriable error with exponential backoff, never skipping the write', async () => {
@@ -442,6 +402,7 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
             if (next < 6) writer.add(w.run, write(w.write.partition, e[w.write.partition]!, next, [insert(`p${w.write.partition}-${next}`), null]));
           });
         },
+        lost: () => undefined,
         retrying: () => undefined,
         fatal: (f) => fatal.push(f),
       }, { backoffMs: 5, maxBackoffMs: 100 });
@@ -514,7 +475,7 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
       assert.deepStrictEqual(effects(), ['p0', 'p1', 'p2']);
     });
 
-    it('a lost answer is resolved by reading the row while another commit is in flight; not sent again when it applied', async () => {
+    it('a lost answer while another commit is in flight: reported at once, the other commit still answered', async () => {
       const e = await fence(2);
       const ledger = new Scripted(sqlite, 2);
       const r = recorder(ledger);
@@ -523,11 +484,13 @@ describe('runtime: ledger writer (WriteLedger answers, retriable and fatal ledge
       r.writer.add(run(1), write(1, e[1]!, 0, [insert('p1')]));
       await until(() => ledger.calls.length === 2, 'the second commit');
       await ledger.lose(0);
-      await until(() => r.answered.length === 1, 'the resolved answer');
-      assert.deepStrictEqual(r.answered, [{ ref: `${T}/0@0`, result: { status: 'committed', next: 1 } }]);
+      await until(() => r.lost.length === 1, 'the lost answer');
+      assert.deepStrictEqual(r.lost, [`${T}/0@0`]);
+      assert.strictEqual(r.answered.length, 0);
       assert.deepStrictEqual(ledger.pending, [[1]], 'never re-sent');
       await ledger.apply(1);
       await r.writer.settle(everything, soon());
+      assert.deepStrictEqual(r.answered.map((a) => a.ref), [`${T}/1@0`]);
       assert.deepStrictEqual(effects(), ['p0', 'p1']);
       assert.strictEqual(ledger.calls.length, 2);
     });

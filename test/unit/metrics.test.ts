@@ -17,7 +17,7 @@ class FakeConsumer {
       groupId: 'g', memberId: 'm', running: true, joins: 1,
       partitions: [{ p: 0, topic: 'orders', partition: 0, epoch: 1, ledgerNext: 100, position: 120, inFlight: 20, paused: false }],
       counters: {
-        handled: 0, failed: this.failed, committed: 0, deadLettered: this.deadLettered, ledgerCommits: 0, ledgerRejections: 0, ledgerErrors: 0, rebalances: 1,
+        handled: 0, failed: this.failed, committed: 0, deadLettered: this.deadLettered, ledgerCommits: 0, ledgerRejections: 0, ledgerLostAnswers: 0, ledgerErrors: 0, rebalances: 1,
       },
       core: { now: 0, seq: 0, partitions: [], fences: [] },
     };

@@ -36,7 +36,7 @@ class FakeConsumer {
         { p: 0, topic: 'orders', partition: 0, epoch: 7, ledgerNext: 100, position: 105, inFlight: 5, paused: false },
         { p: 1, topic: 'orders', partition: 1, epoch: 4, ledgerNext: 40, position: 40, inFlight: 0, paused: true },
       ],
-      counters: { handled: 150, failed: 5, committed: 140, deadLettered: 1, ledgerCommits: 12, ledgerRejections: 1, ledgerErrors: 0, rebalances: 3 },
+      counters: { handled: 150, failed: 5, committed: 140, deadLettered: 1, ledgerCommits: 12, ledgerRejections: 1, ledgerLostAnswers: 0, ledgerErrors: 0, rebalances: 3 },
       core: {
         now: 0, seq: 99, fences: [[0, 7], [1, 4]],
         partitions: [

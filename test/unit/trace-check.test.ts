@@ -191,9 +191,9 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
   it('accepts a lost answer whose write applied: Recover reads upTo under its epoch, then Commit', function () {
     const r = check([[
       ...handleTwo(1, 0, 1),
-      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
       ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
-      ['Recover', 1, 0, 2, { readEpoch: 1, readNext: 2 }],
+      ['Recover', 1, 0, 2, { rowEpoch: 1, rowNext: 2 }],
       ['Commit', 1, 2, 2, { from: 0, upTo: 2 }],
       ['CommitBroker', 1, 2, 2, { offset: 2 }],
     ]], 2);
@@ -205,10 +205,10 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
   it('accepts a lost answer whose write did not apply: Recover reads the old next, a new WriteLedger commits once', function () {
     const r = check([[
       ...handleTwo(1, 0, 1),
-      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
       ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
-      ['Recover', 1, 0, 2, { readEpoch: 1, readNext: 0 }],
-      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['Recover', 1, 0, 2, { rowEpoch: 1, rowNext: 0 }],
+      ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
       ['Commit', 1, 2, 2, { from: 0, upTo: 2 }],
     ]], 2);
     assert.ok(r.ok, r.violation?.reason);
@@ -218,12 +218,12 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
   it('accepts a lost answer of a fenced zombie: Recover reads the newer epoch, CommitRejected; the new holder commits', function () {
     const r = check([
       [...handleTwo(1, 0, 1),
-        ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+        ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
         ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
-        ['Recover', 1, 0, 2, { readEpoch: 2, readNext: 0 }],
+        ['Recover', 1, 0, 2, { rowEpoch: 2, rowNext: 0 }],
         ['CommitRejected', 0, 0, 0, { dropped: 1 }]],
       [...handleTwo(2, 0, 2),
-        ['WriteLedger', 2, 0, 2, { from: 0, upTo: 2 }],
+        ['WriteLedger', 2, 0, 2, { expectedNext: 0, upTo: 2 }],
         ['Commit', 2, 2, 2, { from: 0, upTo: 2 }]],
     ], 2);
     assert.ok(r.ok, r.violation?.reason);
@@ -232,7 +232,7 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
 
   it('accepts a write that applied after its sender died: the next fence reads its upTo', function () {
     const r = check([
-      [...handleTwo(1, 0, 1), ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }]],
+      [...handleTwo(1, 0, 1), ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }]],
       [['Assign', 2, 2, 2, { gen: 2 }]],
     ], 2);
     assert.ok(r.ok, r.violation?.reason);
@@ -242,9 +242,9 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
   it('rejects a lost answer sent again without reading the row', function () {
     const r = check([[
       ...handleTwo(1, 0, 1),
-      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
       ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
-      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
     ]], 2);
     assert.ok(!r.ok);
     assert.strictEqual(r.violation!.line, 9);
@@ -254,7 +254,7 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
   it('rejects a lost answer taken for a commit', function () {
     const r = check([[
       ...handleTwo(1, 0, 1),
-      ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+      ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
       ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
       ['Commit', 1, 2, 2, { from: 0, upTo: 2 }],
     ]], 2);
@@ -265,9 +265,9 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
   it('rejects a Recover that reads a row the ledger never had (its write applied, the row says not)', function () {
     const r = check([
       [...handleTwo(1, 0, 1),
-        ['WriteLedger', 1, 0, 2, { from: 0, upTo: 2 }],
+        ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }],
         ['LoseAnswer', 1, 0, 2, { upTo: 2 }],
-        ['Recover', 1, 0, 2, { readEpoch: 1, readNext: 0 }]],
+        ['Recover', 1, 0, 2, { rowEpoch: 1, rowNext: 0 }]],
       [['Assign', 2, 2, 2, { gen: 2 }]],
     ], 2);
     // Either the fence read next 2 first (then the row of epoch 1 is gone) or the Recover

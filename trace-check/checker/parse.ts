@@ -24,7 +24,7 @@ export const ACTION_NAME: readonly string[] = [
 // Field bits: which keys a line carried.
 const F_SEQ = 1, F_ACTION = 2, F_P = 4, F_EPOCH = 8, F_BASE = 16, F_POS = 32;
 const F_GEN = 64, F_DROPPED = 128, F_O = 256, F_N = 512, F_TRIES = 1024, F_FROM = 2048, F_UPTO = 4096, F_OFFSET = 8192;
-const F_READ_EPOCH = 16384, F_READ_NEXT = 32768;
+const F_ROW_EPOCH = 16384, F_ROW_NEXT = 32768, F_EXPECTED_NEXT = 65536;
 const COMMON = F_SEQ | F_ACTION | F_P | F_EPOCH | F_BASE | F_POS;
 
 /** The exact field set of each action (index = action code). */
@@ -33,14 +33,15 @@ const SHAPE: readonly number[] = [
   COMMON | F_GEN, COMMON | F_DROPPED, COMMON | F_O | F_N,
   COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES, COMMON | F_O | F_TRIES,
   COMMON | F_FROM | F_UPTO, COMMON | F_DROPPED, COMMON | F_OFFSET,
-  COMMON | F_FROM | F_UPTO, COMMON | F_UPTO, COMMON | F_READ_EPOCH | F_READ_NEXT,
+  COMMON | F_EXPECTED_NEXT | F_UPTO, COMMON | F_UPTO, COMMON | F_ROW_EPOCH | F_ROW_NEXT,
 ];
 
 /**
  * One parsed record in the binary layout of SCHEMA.md: a and b carry the
  * action-specific fields (Assign: gen; Revoke/CommitRejected: dropped;
- * Fetch: o, n; Begin..DeadLetter: o, tries; Commit, WriteLedger: from, upTo;
- * CommitBroker: offset; LoseAnswer: b = upTo; Recover: readEpoch, readNext).
+ * Fetch: o, n; Begin..DeadLetter: o, tries; Commit: from, upTo;
+ * CommitBroker: offset; WriteLedger: expectedNext, upTo; LoseAnswer: b = upTo;
+ * Recover: rowEpoch, rowNext).
  */
 export interface Rec {
   seq: number;
@@ -198,7 +199,7 @@ export class TraceCursor {
           case F_EPOCH: r.epoch = value; break;
           case F_BASE: r.base = value; break;
           case F_POS: r.pos = value; break;
-          case F_N: case F_TRIES: case F_UPTO: case F_READ_NEXT: r.b = value; break;
+          case F_N: case F_TRIES: case F_UPTO: case F_ROW_NEXT: r.b = value; break;
           default: r.a = value; break;
         }
       }
@@ -222,11 +223,11 @@ function numericField(b: Buffer, k: number, len: number): number {
     case 1: return c === 112 ? F_P : c === 111 ? F_O : c === 110 ? F_N : 0;          // p o n
     case 3: return c === 115 ? F_SEQ : c === 112 ? F_POS : c === 103 ? F_GEN : 0;     // seq pos gen
     case 4: return c === 98 ? F_BASE : c === 102 ? F_FROM : c === 117 ? F_UPTO : 0;   // base from upTo
-    case 8: return c === 114 ? F_READ_NEXT : 0;                                          // readNext
-    case 9: return c === 114 ? F_READ_EPOCH : 0;                                         // readEpoch
+    case 8: return c === 114 ? F_ROW_EPOCH : 0;                                          // rowEpoch
+    case 12: return c === 101 ? F_EXPECTED_NEXT : 0;                                     // expectedNext
     case 5: return c === 101 ? F_EPOCH : c === 116 ? F_TRIES : 0;                      // epoch tries
     case 6: return c === 111 ? F_OFFSET : 0;                                             // offset
-    case 7: return c === 100 ? F_DROPPED : 0;                                            // dropped
+    case 7: return c === 100 ? F_DROPPED : c === 114 ? F_ROW_NEXT : 0;                  // dropped rowNext
     default: return 0;
   }
 }
@@ -259,9 +260,10 @@ export function renderRec(r: Rec): string {
     case A.Assign: return `${head},"gen":${r.a}}`;
     case A.Revoke: case A.CommitRejected: return `${head},"dropped":${r.a}}`;
     case A.Fetch: return `${head},"o":${r.a},"n":${r.b}}`;
-    case A.Commit: case A.WriteLedger: return `${head},"from":${r.a},"upTo":${r.b}}`;
+    case A.Commit: return `${head},"from":${r.a},"upTo":${r.b}}`;
+    case A.WriteLedger: return `${head},"expectedNext":${r.a},"upTo":${r.b}}`;
     case A.LoseAnswer: return `${head},"upTo":${r.b}}`;
-    case A.Recover: return `${head},"readEpoch":${r.a},"readNext":${r.b}}`;
+    case A.Recover: return `${head},"rowEpoch":${r.a},"rowNext":${r.b}}`;
     case A.CommitBroker: return `${head},"offset":${r.a}}`;
     default: return `${head},"o":${r.a},"tries":${r.b}}`;
   }

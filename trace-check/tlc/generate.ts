@@ -74,9 +74,10 @@ export function readMerged(file: string, limit: number): MergedRec[] {
       case A.Assign: a = num('gen'); break;
       case A.Revoke: case A.CommitRejected: a = num('dropped'); break;
       case A.Fetch: a = num('o'); b = num('n'); break;
-      case A.Commit: case A.WriteLedger: a = num('from'); b = num('upTo'); break;
+      case A.Commit: a = num('from'); b = num('upTo'); break;
+      case A.WriteLedger: a = num('expectedNext'); b = num('upTo'); break;
       case A.LoseAnswer: b = num('upTo'); break;
-      case A.Recover: a = num('readEpoch'); b = num('readNext'); break;
+      case A.Recover: a = num('rowEpoch'); b = num('rowNext'); break;
       case A.CommitBroker: a = num('offset'); break;
       default: a = num('o'); b = num('tries'); break;
     }
