@@ -39,6 +39,8 @@ class NativeDcsm : public Napi::ObjectWrap<NativeDcsm> {
             InstanceMethod<&NativeDcsm::SucceededRange>("succeededRange"),
             InstanceMethod<&NativeDcsm::LedgerCommitted>("ledgerCommitted"),
             InstanceMethod<&NativeDcsm::LedgerRejected>("ledgerRejected"),
+            InstanceMethod<&NativeDcsm::LedgerUnknown>("ledgerUnknown"),
+            InstanceMethod<&NativeDcsm::LedgerRead>("ledgerRead"),
             InstanceMethod<&NativeDcsm::Tick>("tick"),
             InstanceMethod<&NativeDcsm::SetCommandBuffer>("setCommandBuffer"),
             InstanceMethod<&NativeDcsm::DrainTrace>("drainTrace"),
@@ -159,6 +161,18 @@ class NativeDcsm : public Napi::ObjectWrap<NativeDcsm> {
     int64_t p;
     if (!Int(info, 0, &p)) return info.Env().Undefined();
     return Finish(info.Env(), core_->ledger_rejected(p));
+  }
+
+  Napi::Value LedgerUnknown(const Napi::CallbackInfo& info) {
+    int64_t p;
+    if (!Int(info, 0, &p)) return info.Env().Undefined();
+    return Finish(info.Env(), core_->ledger_unknown(p));
+  }
+
+  Napi::Value LedgerRead(const Napi::CallbackInfo& info) {
+    int64_t p, epoch, next;
+    if (!Int(info, 0, &p) || !Int(info, 1, &epoch) || !Int(info, 2, &next)) return info.Env().Undefined();
+    return Finish(info.Env(), core_->ledger_read(p, epoch, next));
   }
 
   Napi::Value Tick(const Napi::CallbackInfo& info) {

@@ -7,6 +7,7 @@
 //   Pause(p) / Resume(p)                      -
 //   Seek(p, offset)                           a = offset
 //   DeadLetter(p, o)                          a = o
+//   ReadLedger(p, epoch)                      a = epoch
 //
 // Unused fields are 0.  The native core writes the same layout (codes.h).
 
@@ -46,6 +47,7 @@ export function decodeCommand(data: Float64Array, i: number): Command {
     case CommandOp.Resume: return { kind: 'Resume', p };
     case CommandOp.Seek: return { kind: 'Seek', p, offset: a };
     case CommandOp.DeadLetter: return { kind: 'DeadLetter', p, o: a };
+    case CommandOp.ReadLedger: return { kind: 'ReadLedger', p, epoch: a };
     default: throw new RangeError(`unknown command opcode ${data[at]}`);
   }
 }
@@ -67,6 +69,7 @@ export function packCommands(commands: readonly Command[], data: Float64Array): 
       case 'Resume': op = CommandOp.Resume; break;
       case 'Seek': op = CommandOp.Seek; a = c.offset; break;
       case 'DeadLetter': op = CommandOp.DeadLetter; a = c.o; break;
+      case 'ReadLedger': op = CommandOp.ReadLedger; a = c.epoch; break;
     }
     data[at] = op;
     data[at + 1] = c.p;

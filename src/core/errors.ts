@@ -16,6 +16,8 @@ export enum ErrorCode {
   ClockWentBackwards = 9,
   CommandBufferTooSmall = 10,
   NativeUnavailable = 11,
+  AnswerLost = 12,
+  AnswerNotLost = 13,
 }
 
 export interface DcsmErrorOptions {
@@ -75,6 +77,18 @@ export class LedgerNextMismatchError extends InvalidInputError {
 export class ClockWentBackwardsError extends InvalidInputError {
   constructor(message: string, options?: DcsmErrorOptions) { super(ErrorCode.ClockWentBackwards, message, options); }
 }
+/**
+ * LedgerCommitted, LedgerRejected or LedgerUnknown after LedgerUnknown: the
+ * answer of the write in flight was lost, and only LedgerRead (the row, read
+ * once the write settled) may decide it now.
+ */
+export class AnswerLostError extends InvalidInputError {
+  constructor(message: string, options?: DcsmErrorOptions) { super(ErrorCode.AnswerLost, message, options); }
+}
+/** LedgerRead without a lost answer: only LedgerUnknown asks for the row. */
+export class AnswerNotLostError extends InvalidInputError {
+  constructor(message: string, options?: DcsmErrorOptions) { super(ErrorCode.AnswerNotLost, message, options); }
+}
 
 /** The native addon could not be loaded or broke its own contract. */
 export class NativeCoreError extends DcsmError {
@@ -104,6 +118,8 @@ export const ERROR_CLASSES: readonly (ErrorClass | undefined)[] = (() => {
   classes[ErrorCode.ClockWentBackwards] = ClockWentBackwardsError;
   classes[ErrorCode.CommandBufferTooSmall] = CommandBufferTooSmallError;
   classes[ErrorCode.NativeUnavailable] = NativeCoreError;
+  classes[ErrorCode.AnswerLost] = AnswerLostError;
+  classes[ErrorCode.AnswerNotLost] = AnswerNotLostError;
   return classes;
 })();
 

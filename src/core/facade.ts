@@ -49,6 +49,10 @@ export interface Core {
   succeededRange(p: number, from: number, to: number): CommandBatch;
   ledgerCommitted(p: number, next: number): CommandBatch;
   ledgerRejected(p: number): CommandBatch;
+  /** The write in flight's answer was lost (spec LoseAnswer); answers ReadLedger(p, epoch). */
+  ledgerUnknown(p: number): CommandBatch;
+  /** The row of p read after the lost write settled (spec Recover): its epoch and next. */
+  ledgerRead(p: number, epoch: number, next: number): CommandBatch;
   tick(now: number): CommandBatch;
   /** Dispatches one Input to the method above. */
   step(input: Input): CommandBatch;
@@ -105,6 +109,8 @@ export function dispatch(core: Core, input: Input): CommandBatch {
     case 'HandlerFailed': return core.handlerFailed(input.p, input.o);
     case 'LedgerCommitted': return core.ledgerCommitted(input.p, input.next);
     case 'LedgerRejected': return core.ledgerRejected(input.p);
+    case 'LedgerUnknown': return core.ledgerUnknown(input.p);
+    case 'LedgerRead': return core.ledgerRead(input.p, input.epoch, input.next);
     case 'Tick': return core.tick(input.now);
     default: throw new InvalidArgumentError(`unknown input kind ${String((input as { kind: unknown }).kind)}`);
   }
@@ -147,6 +153,8 @@ export class TsCore implements Core {
   handlerFailed(p: number, o: number): CommandBatch { return this.run([Inputs.HandlerFailed(p, o)]); }
   ledgerCommitted(p: number, next: number): CommandBatch { return this.run([Inputs.LedgerCommitted(p, next)]); }
   ledgerRejected(p: number): CommandBatch { return this.run([Inputs.LedgerRejected(p)]); }
+  ledgerUnknown(p: number): CommandBatch { return this.run([Inputs.LedgerUnknown(p)]); }
+  ledgerRead(p: number, epoch: number, next: number): CommandBatch { return this.run([Inputs.LedgerRead(p, epoch, next)]); }
   tick(now: number): CommandBatch { return this.run([Inputs.Tick(now)]); }
   step(input: Input): CommandBatch { return dispatch(this, input); }
 

@@ -16,30 +16,47 @@
 //   HandlerFailed       Fail, then DeadLetter + Begin when retries are spent
 //   LedgerCommitted     Commit, CommitBroker
 //   LedgerRejected      CommitRejected
+//   LedgerUnknown       LoseAnswer (command ReadLedger)
+//   LedgerRead          Recover, then by RecoverDecision: Commit, CommitBroker
+//                       (Committed); CommitRejected (Rejected); nothing more
+//                       (NoAnswer: the Ready point sends the write again)
 //   Tick                Retry of every due failed head, ascending partition
+//   (Ready point)       WriteLedger, at the end of every step (below)
 //
-// The ledger contract (spec Commit): at most one WriteLedger per partition is
-// in flight.  At the end of each step (the Ready point), every partition the
-// step touched that has a finished prefix and no write in flight gets
-// WriteLedger(p, epoch, base, base + FinishedPrefixLen).  Its answer is
-// LedgerCommitted(p, upTo) (= Commit) or LedgerRejected(p) (= CommitRejected).
+// The ledger contract (spec WriteLedger .. Recover): at most one WriteLedger
+// per partition is in flight.  At the end of each step (the Ready point),
+// every partition the step touched that has a finished prefix and no write in
+// flight gets WriteLedger(p, epoch, base, base + FinishedPrefixLen), the spec
+// action WriteLedger.  Its answer is LedgerCommitted(p, upTo) (= Commit),
+// LedgerRejected(p) (= CommitRejected), or LedgerUnknown(p) (= LoseAnswer:
+// the connection dropped and the outcome is unknown).  After LedgerUnknown
+// the core asks for the row (command ReadLedger(p, epoch)): the runtime must
+// first settle the lost write (terminate its database connection), then read
+// the row and give LedgerRead(p, row.epoch, row.next) (= Recover), which
+// decides as the spec's RecoverDecision:
+//   row.epoch = epoch and row.next = writeUpTo   Committed: Commit, CommitBroker
+//   row.epoch = epoch and row.next = base        NoAnswer: not applied; written again
+//   row.epoch > epoch                            Rejected: CommitRejected
+// Any other row is impossible (StaleEpochError, LedgerNextMismatchError), and
+// while the answer is lost LedgerCommitted / LedgerRejected / LedgerUnknown
+// are AnswerLostError: only LedgerRead may follow.
 //
 // Inputs that the state does not allow are rejected with a typed error and
 // change nothing.  Note the race this implies for the runtime:
-//  1. the core issues RunHandler(p, o) or WriteLedger(p, ...);
+//  1. the core issues RunHandler(p, o), WriteLedger(p, ...) or ReadLedger(p, ...);
 //  2. Revoked(p) (or LedgerRejected(p)) drops p;
-//  3. the handler's result or the ledger's answer for p arrives;
+//  3. the handler's result, the ledger's answer or the row read for p arrives;
 // step 3 is an UnheldPartitionError, which the runtime discards: the next
 // holder redoes everything past the ledger's next.
 
 import {
-  ClockWentBackwardsError, DcsmError, HandlerNotRunningError, LedgerNextMismatchError,
-  NoLedgerWriteInFlightError, OffsetOutsideWindowError, PartitionAlreadyHeldError,
+  AnswerLostError, AnswerNotLostError, ClockWentBackwardsError, DcsmError, HandlerNotRunningError,
+  LedgerNextMismatchError, NoLedgerWriteInFlightError, OffsetOutsideWindowError, PartitionAlreadyHeldError,
   StaleEpochError, UnheldPartitionError,
 } from './errors';
 import { Action, makeTraceRecord, type TraceSink } from './trace';
 import {
-  isFinished, OffsetState, type Command, type CoreConfig, type CoreSnapshot, type Input,
+  Answer, isFinished, OffsetState, type Command, type CoreConfig, type CoreSnapshot, type Input,
   type PartitionSnapshot,
 } from './types';
 import { checkInput, normaliseConfig } from './validate';
@@ -59,6 +76,8 @@ interface PartitionState {
   paused: boolean;
   /** upTo of the WriteLedger in flight, 0 when none. */
   writeUpTo: number;
+  /** Spec answer: NoAnswer, or Unknown from LedgerUnknown to LedgerRead (Committed and Rejected never outlive a step). */
+  answer: Answer;
   /** When the Failed head may Retry (meaningful only while it is Failed). */
   retryDueAt: number;
 }
@@ -125,16 +144,19 @@ class ReadyCycle {
       case 'HandlerFailed': return this.fail(input.p, input.o);
       case 'LedgerCommitted': return this.commit(input.p, input.next);
       case 'LedgerRejected': return this.commitRejected(input.p);
+      case 'LedgerUnknown': return this.loseAnswer(input.p);
+      case 'LedgerRead': return this.recover(input.p, input.epoch, input.next);
       case 'Tick': return this.tick(input.now);
     }
   }
 
-  /** The Ready point: WriteLedger for touched partitions with a finished prefix. */
+  /** The Ready point: spec WriteLedger for touched partitions with a finished prefix and no write in flight. */
   flush(): void {
     for (const p of this.touched) {
       const ps = this.s.held.get(p);
       if (ps === undefined || ps.writeUpTo !== 0 || ps.head === 0) continue;
       ps.writeUpTo = ps.base + ps.head;
+      this.emit(Action.WriteLedger, p, ps, ps.base, ps.writeUpTo);
       this.commands.push({ kind: 'WriteLedger', p, epoch: ps.epoch, expectedNext: ps.base, upTo: ps.writeUpTo });
     }
     this.touched.length = 0;
@@ -147,7 +169,7 @@ class ReadyCycle {
     if (this.s.held.has(p)) throw new PartitionAlreadyHeldError(`partition ${p} is already held; Revoked must come first`);
     const fence = this.s.fences.get(p) ?? 0;
     if (epoch <= fence) throw new StaleEpochError(`Assigned(${p}) epoch ${epoch} is not above the last epoch ${fence}`);
-    const ps: PartitionState = { epoch, gen, base: ledgerNext, win: [], head: 0, paused: false, writeUpTo: 0, retryDueAt: 0 };
+    const ps: PartitionState = { epoch, gen, base: ledgerNext, win: [], head: 0, paused: false, writeUpTo: 0, answer: Answer.NoAnswer, retryDueAt: 0 };
     this.s.held.set(p, ps);
     this.s.fences.set(p, epoch);
     this.emit(Action.Assign, p, ps, gen, 0);
@@ -239,17 +261,25 @@ class ReadyCycle {
     }
   }
 
-  /** Spec Commit (the ledger accepted WriteLedger), then spec CommitBroker. */
+  /** Input LedgerCommitted: spec Commit (the ledger applied WriteLedger), then spec CommitBroker. */
   private commit(p: number, next: number): void {
     const ps = this.heldOrThrow(p);
     if (ps.writeUpTo === 0) throw new NoLedgerWriteInFlightError(`LedgerCommitted(${p}) without a WriteLedger in flight`);
+    if (ps.answer === Answer.Unknown) throw answerLost('LedgerCommitted', p);
     if (next !== ps.writeUpTo) throw new LedgerNextMismatchError(`LedgerCommitted(${p}, ${next}) but WriteLedger asked for ${ps.writeUpTo}`);
+    this.takeCommit(p, ps);
+  }
+
+  /** Spec Commit of the write in flight (answer Committed), then spec CommitBroker. */
+  private takeCommit(p: number, ps: PartitionState): void {
     const from = ps.base;
+    const next = ps.writeUpTo;
     const k = next - from;
     ps.win.splice(0, k);
     ps.head -= k;
     ps.base = next;
     ps.writeUpTo = 0;
+    ps.answer = Answer.NoAnswer;
     this.emit(Action.Commit, p, ps, from, next);
     this.commands.push({ kind: 'CommitBroker', p, offset: next });
     this.emit(Action.CommitBroker, p, ps, next, 0);
@@ -260,13 +290,55 @@ class ReadyCycle {
     this.touch(p);
   }
 
-  /** Spec CommitRejected: a newer epoch fenced the ledger; drop the partition. */
+  /** Input LedgerRejected: spec CommitRejected. */
   private commitRejected(p: number): void {
     const ps = this.heldOrThrow(p);
     if (ps.writeUpTo === 0) throw new NoLedgerWriteInFlightError(`LedgerRejected(${p}) without a WriteLedger in flight`);
+    if (ps.answer === Answer.Unknown) throw answerLost('LedgerRejected', p);
+    this.takeRejected(p, ps);
+  }
+
+  /** Spec CommitRejected (answer Rejected): a newer epoch fenced the ledger; drop the partition. */
+  private takeRejected(p: number, ps: PartitionState): void {
     this.s.held.delete(p);
     this.emit(Action.CommitRejected, p, null, ps.epoch, 0);
     this.commands.push({ kind: 'Pause', p });
+  }
+
+  /** Input LedgerUnknown: spec LoseAnswer; the core asks for the row (ReadLedger). */
+  private loseAnswer(p: number): void {
+    const ps = this.heldOrThrow(p);
+    if (ps.writeUpTo === 0) throw new NoLedgerWriteInFlightError(`LedgerUnknown(${p}) without a WriteLedger in flight`);
+    if (ps.answer === Answer.Unknown) throw answerLost('LedgerUnknown', p);
+    ps.answer = Answer.Unknown;
+    this.emit(Action.LoseAnswer, p, ps, ps.writeUpTo, 0);
+    this.commands.push({ kind: 'ReadLedger', p, epoch: ps.epoch });
+  }
+
+  /**
+   * Input LedgerRead(p, epoch, next): spec Recover, deciding from the row as
+   * RecoverDecision; Committed and Rejected are taken in the same step (spec
+   * Commit + CommitBroker, spec CommitRejected), NoAnswer leaves the window
+   * as it is for the Ready point to write again.  Rows the invariants rule
+   * out change nothing.
+   */
+  private recover(p: number, epoch: number, next: number): void {
+    const ps = this.heldOrThrow(p);
+    if (epoch < ps.epoch) {
+      throw new StaleEpochError(`LedgerRead(${p}) row epoch ${epoch} is below the held epoch ${ps.epoch}: a ledger epoch never goes back`);
+    }
+    if (ps.answer !== Answer.Unknown) throw new AnswerNotLostError(`LedgerRead(${p}) without a lost answer: LedgerUnknown comes first`);
+    if (epoch === ps.epoch && next !== ps.writeUpTo && next !== ps.base) {
+      throw new LedgerNextMismatchError(`LedgerRead(${p}) row next ${next} under the held epoch ${epoch} is neither the write's ` +
+        `expectedNext ${ps.base} nor its upTo ${ps.writeUpTo}`);
+    }
+    const d = epoch !== ps.epoch ? Answer.Rejected : next === ps.writeUpTo ? Answer.Committed : Answer.NoAnswer;
+    ps.answer = d;
+    if (d === Answer.NoAnswer) ps.writeUpTo = 0;
+    this.emit(Action.Recover, p, ps, epoch, next);
+    if (d === Answer.Committed) this.takeCommit(p, ps);
+    else if (d === Answer.Rejected) this.takeRejected(p, ps);
+    else this.touch(p);
   }
 
   // ------------------------------------------------------------ helpers --
@@ -301,6 +373,10 @@ class ReadyCycle {
   }
 }
 
+function answerLost(input: string, p: number): AnswerLostError {
+  return new AnswerLostError(`${input}(${p}) after LedgerUnknown(${p}): the answer was lost; only LedgerRead may follow`);
+}
+
 /** A canonical, deep-copied view of the state (equal states give equal snapshots). */
 export function snapshot(s: DcsmState): CoreSnapshot {
   const partitions: PartitionSnapshot[] = [...s.held.entries()]
@@ -309,7 +385,7 @@ export function snapshot(s: DcsmState): CoreSnapshot {
       const head = ps.win[ps.head];
       return {
         p, epoch: ps.epoch, gen: ps.gen, base: ps.base, pos: ps.base + ps.win.length, head: ps.head,
-        paused: ps.paused, writeUpTo: ps.writeUpTo,
+        paused: ps.paused, writeUpTo: ps.writeUpTo, answer: ps.answer === Answer.Unknown ? 'Unknown' : 'NoAnswer',
         retryDueAt: head !== undefined && head.st === OffsetState.Failed ? ps.retryDueAt : 0,
         win: ps.win.map((slot) => ({ st: slot.st, tries: slot.tries })),
       };

@@ -11,8 +11,8 @@ import { CommandBatch, COMMAND_STRIDE, decodeCommand } from './commands';
 import { DcsmError, ERROR_CLASSES, NativeCoreError } from './errors';
 import { checkRange, checkResultArrays, dispatch, type Core, type CreateCoreOptions } from './facade';
 import { decodeTraceRecord, TRACE_STRIDE, type TraceSink } from './trace';
-import type { Command, CoreSnapshot, Input, PartitionSnapshot, SlotSnapshot } from './types';
-import { checkAssigned, checkFetched, checkNow, checkOffset, checkPartition, normaliseConfig } from './validate';
+import { Answer, type Command, type CoreSnapshot, type Input, type PartitionSnapshot, type SlotSnapshot } from './types';
+import { checkAssigned, checkFetched, checkLedgerRead, checkNow, checkOffset, checkPartition, normaliseConfig } from './validate';
 
 /** The addon's class (native/src/addon.cc); every input method returns the command count. */
 interface NativeDcsmHandle {
@@ -25,6 +25,8 @@ interface NativeDcsmHandle {
   succeededRange(p: number, from: number, to: number): number;
   ledgerCommitted(p: number, next: number): number;
   ledgerRejected(p: number): number;
+  ledgerUnknown(p: number): number;
+  ledgerRead(p: number, epoch: number, next: number): number;
   tick(now: number): number;
   setCommandBuffer(buffer: Float64Array): void;
   drainTrace(): number;
@@ -161,6 +163,16 @@ export class NativeCore implements Core {
     return this.done(this.call(() => this.handle.ledgerRejected(p)));
   }
 
+  ledgerUnknown(p: number): CommandBatch {
+    checkPartition(p, this.maxPartitions);
+    return this.done(this.call(() => this.handle.ledgerUnknown(p)));
+  }
+
+  ledgerRead(p: number, epoch: number, next: number): CommandBatch {
+    checkLedgerRead(p, epoch, next, this.maxPartitions);
+    return this.done(this.call(() => this.handle.ledgerRead(p, epoch, next)));
+  }
+
   tick(now: number): CommandBatch {
     checkNow(now);
     return this.done(this.call(() => this.handle.tick(now)));
@@ -230,10 +242,12 @@ export function decodeSnapshot(d: Float64Array): CoreSnapshot {
   const partitions: PartitionSnapshot[] = [];
   for (let i = 0; i < nHeld; i++) {
     const p = next(); const epoch = next(); const gen = next(); const base = next(); const len = next();
-    const head = next(); const paused = next() === 1; const writeUpTo = next(); const retryDueAt = next();
+    const head = next(); const paused = next() === 1; const writeUpTo = next();
+    const answer = next() === Answer.Unknown ? 'Unknown' : 'NoAnswer';
+    const retryDueAt = next();
     const win: SlotSnapshot[] = [];
     for (let j = 0; j < len; j++) win.push({ st: next(), tries: next() });
-    partitions.push({ p, epoch, gen, base, pos: base + len, head, paused, writeUpTo, retryDueAt, win });
+    partitions.push({ p, epoch, gen, base, pos: base + len, head, paused, writeUpTo, answer, retryDueAt, win });
   }
   return { now, seq, partitions, fences };
 }

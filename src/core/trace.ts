@@ -15,6 +15,9 @@ export enum Action {
   Commit = 9,
   CommitRejected = 10,
   CommitBroker = 11,
+  WriteLedger = 12,
+  LoseAnswer = 13,
+  Recover = 14,
 }
 
 export type ActionName = keyof typeof Action;
@@ -46,6 +49,9 @@ export type TraceRecord = Common & (
   | { readonly action: 'Begin' | 'Succeed' | 'Fail' | 'Retry' | 'DeadLetter'; readonly o: number; readonly tries: number }
   | { readonly action: 'Commit'; readonly from: number; readonly upTo: number }
   | { readonly action: 'CommitBroker'; readonly offset: number }
+  | { readonly action: 'WriteLedger'; readonly expectedNext: number; readonly upTo: number }
+  | { readonly action: 'LoseAnswer'; readonly upTo: number }
+  | { readonly action: 'Recover'; readonly rowEpoch: number; readonly rowNext: number }
 );
 
 /** Receives every trace record as it is produced. */
@@ -75,6 +81,9 @@ export function makeTraceRecord(
     case 'DeadLetter': return { seq, action: name, p, epoch, base, pos, o: a, tries: b };
     case 'Commit': return { seq, action: name, p, epoch, base, pos, from: a, upTo: b };
     case 'CommitBroker': return { seq, action: name, p, epoch, base, pos, offset: a };
+    case 'WriteLedger': return { seq, action: name, p, epoch, base, pos, expectedNext: a, upTo: b };
+    case 'LoseAnswer': return { seq, action: name, p, epoch, base, pos, upTo: a };
+    case 'Recover': return { seq, action: name, p, epoch, base, pos, rowEpoch: a, rowNext: b };
     case undefined: throw new RangeError(`unknown trace action code ${action}`);
   }
 }

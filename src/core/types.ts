@@ -29,11 +29,15 @@ export interface HandlerSucceeded { readonly kind: 'HandlerSucceeded'; readonly 
 export interface HandlerFailed { readonly kind: 'HandlerFailed'; readonly p: number; readonly o: number }
 export interface LedgerCommitted { readonly kind: 'LedgerCommitted'; readonly p: number; readonly next: number }
 export interface LedgerRejected { readonly kind: 'LedgerRejected'; readonly p: number }
+/** Spec LoseAnswer: the connection of the write in flight dropped; its outcome is unknown. */
+export interface LedgerUnknown { readonly kind: 'LedgerUnknown'; readonly p: number }
+/** Spec Recover: the ledger row of p (its epoch and next), read after the lost write settled. */
+export interface LedgerRead { readonly kind: 'LedgerRead'; readonly p: number; readonly epoch: number; readonly next: number }
 export interface Tick { readonly kind: 'Tick'; readonly now: number }
 
 export type Input =
   | Assigned | Revoked | Fetched | HandlerSucceeded | HandlerFailed
-  | LedgerCommitted | LedgerRejected | Tick;
+  | LedgerCommitted | LedgerRejected | LedgerUnknown | LedgerRead | Tick;
 
 export const Inputs = {
   Assigned: (p: number, epoch: number, ledgerNext: number, gen: number): Assigned => ({ kind: 'Assigned', p, epoch, ledgerNext, gen }),
@@ -43,6 +47,8 @@ export const Inputs = {
   HandlerFailed: (p: number, o: number): HandlerFailed => ({ kind: 'HandlerFailed', p, o }),
   LedgerCommitted: (p: number, next: number): LedgerCommitted => ({ kind: 'LedgerCommitted', p, next }),
   LedgerRejected: (p: number): LedgerRejected => ({ kind: 'LedgerRejected', p }),
+  LedgerUnknown: (p: number): LedgerUnknown => ({ kind: 'LedgerUnknown', p }),
+  LedgerRead: (p: number, epoch: number, next: number): LedgerRead => ({ kind: 'LedgerRead', p, epoch, next }),
   Tick: (now: number): Tick => ({ kind: 'Tick', now }),
 } as const;
 
@@ -57,6 +63,7 @@ export enum CommandOp {
   Resume = 5,
   Seek = 6,
   DeadLetter = 7,
+  ReadLedger = 8,
 }
 
 export type Command =
@@ -66,7 +73,8 @@ export type Command =
   | { readonly kind: 'Pause'; readonly p: number }
   | { readonly kind: 'Resume'; readonly p: number }
   | { readonly kind: 'Seek'; readonly p: number; readonly offset: number }
-  | { readonly kind: 'DeadLetter'; readonly p: number; readonly o: number };
+  | { readonly kind: 'DeadLetter'; readonly p: number; readonly o: number }
+  | { readonly kind: 'ReadLedger'; readonly p: number; readonly epoch: number };
 
 // ---------------------------------------------------------------- config --
 
@@ -85,6 +93,26 @@ export const DEFAULT_MAX_PARTITIONS = 4096;
 export const MAX_WINDOW = 1 << 20;
 export const MAX_RETRIES_LIMIT = 254;
 
+// --------------------------------------------------------------- answers --
+
+/**
+ * Spec Answers: what the core knows of the outcome of its write in flight, in
+ * the spec's order (the numeric codes are the native snapshot's).  Committed
+ * and Rejected last only inside the step that takes them (LedgerCommitted,
+ * LedgerRejected, LedgerRead), so a snapshot shows NoAnswer or Unknown.
+ */
+export enum Answer {
+  NoAnswer = 0,
+  Committed = 1,
+  Rejected = 2,
+  Unknown = 3,
+}
+
+export const ANSWER_NAMES = ['NoAnswer', 'Committed', 'Rejected', 'Unknown'] as const;
+
+/** The answers a snapshot can show. */
+export type SnapshotAnswer = 'NoAnswer' | 'Unknown';
+
 // -------------------------------------------------------------- snapshots --
 
 export interface SlotSnapshot { readonly st: OffsetState; readonly tries: number }
@@ -102,6 +130,8 @@ export interface PartitionSnapshot {
   readonly paused: boolean;
   /** upTo of the WriteLedger awaiting its answer, 0 when none is in flight. */
   readonly writeUpTo: number;
+  /** Spec local[c][p].answer: Unknown after LedgerUnknown until LedgerRead, else NoAnswer. */
+  readonly answer: SnapshotAnswer;
   /** Due time of the Retry of a Failed head with retries left, else 0. */
   readonly retryDueAt: number;
   readonly win: readonly SlotSnapshot[];

@@ -51,6 +51,13 @@ export function checkOffset(name: string, p: number, o: number, maxPartitions: n
   checkInteger(name, o, 0, MAX_OFFSET);
 }
 
+/** LedgerRead(p, epoch, next): the row's fields; whether they are possible is the core's check. */
+export function checkLedgerRead(p: number, epoch: number, next: number, maxPartitions: number): void {
+  checkPartition(p, maxPartitions);
+  checkInteger('epoch', epoch, 0, MAX_SMALL);
+  checkInteger('next', next, 0, MAX_OFFSET);
+}
+
 export function checkNow(now: number): void { checkInteger('now', now, 0, MAX_OFFSET); }
 
 /** Throws InvalidArgumentError unless every field of input is in range. */
@@ -63,8 +70,10 @@ export function checkInput(input: Input, maxPartitions: number): void {
     case 'HandlerSucceeded':
     case 'HandlerFailed': return checkOffset('o', input.p, input.o, maxPartitions);
     case 'LedgerCommitted': return checkOffset('next', input.p, input.next, maxPartitions);
+    case 'LedgerRead': return checkLedgerRead(input.p, input.epoch, input.next, maxPartitions);
     case 'Revoked':
-    case 'LedgerRejected': return checkPartition(input.p, maxPartitions);
+    case 'LedgerRejected':
+    case 'LedgerUnknown': return checkPartition(input.p, maxPartitions);
     default:
       throw new InvalidArgumentError(`unknown input kind ${String((input as { kind: unknown }).kind)}`);
   }

@@ -12,7 +12,7 @@ export const OFFSET_STATE_PROTO: readonly string[] = ['PENDING', 'PROCESSING', '
 /** Proto enum names of Action, indexed by the trace action codes. */
 export const ACTION_PROTO: readonly string[] = [
   'ACTION_UNSPECIFIED', 'ASSIGN', 'REVOKE', 'FETCH', 'BEGIN', 'SUCCEED', 'FAIL', 'RETRY', 'DEAD_LETTER', 'COMMIT', 'COMMIT_REJECTED',
-  'COMMIT_BROKER',
+  'COMMIT_BROKER', 'WRITE_LEDGER', 'LOSE_ANSWER', 'RECOVER',
 ];
 
 export interface PartitionTotals {
@@ -164,6 +164,9 @@ export function transitionMessage(r: TraceRecord, topic: string, partition: numb
     case 'DeadLetter': offset = r.o; arg = r.tries; break;
     case 'Commit': offset = r.from; arg = r.upTo; break;
     case 'CommitBroker': offset = r.offset; break;
+    case 'WriteLedger': offset = r.expectedNext; arg = r.upTo; break;
+    case 'LoseAnswer': offset = r.upTo; break;
+    case 'Recover': offset = r.rowNext; arg = r.rowEpoch; break;
   }
   return {
     seq: r.seq, action: ACTION_PROTO[Action[r.action]]!, topic, partition, epoch: r.epoch, base: r.base, pos: r.pos, offset, arg,

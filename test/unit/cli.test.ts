@@ -30,7 +30,7 @@ const fake = {
     core: {
       now: 0, seq: 0, fences: [[0, 5]],
       partitions: [{
-        p: 0, epoch: 5, gen: 2, base: 1200, pos: 1210, head: 0, paused: false, writeUpTo: 0, retryDueAt: 0,
+        p: 0, epoch: 5, gen: 2, base: 1200, pos: 1210, head: 0, paused: false, writeUpTo: 0, answer: 'NoAnswer', retryDueAt: 0,
         win: Array.from({ length: 10 }, (_, i) => ({ st: i < 4 ? OffsetState.Done : OffsetState.Pending, tries: 0 })),
       }],
     },

@@ -41,13 +41,13 @@ class FakeConsumer {
         now: 0, seq: 99, fences: [[0, 7], [1, 4]],
         partitions: [
           {
-            p: 0, epoch: 7, gen: 3, base: 100, pos: 105, head: 1, paused: false, writeUpTo: 0, retryDueAt: 0,
+            p: 0, epoch: 7, gen: 3, base: 100, pos: 105, head: 1, paused: false, writeUpTo: 0, answer: 'NoAnswer', retryDueAt: 0,
             win: [
               { st: OffsetState.Done, tries: 0 }, { st: OffsetState.Failed, tries: 2 }, { st: OffsetState.Pending, tries: 0 },
               { st: OffsetState.Pending, tries: 0 }, { st: OffsetState.Pending, tries: 0 },
             ],
           },
-          { p: 1, epoch: 4, gen: 3, base: 40, pos: 40, head: 0, paused: true, writeUpTo: 0, retryDueAt: 0, win: [] },
+          { p: 1, epoch: 4, gen: 3, base: 40, pos: 40, head: 0, paused: true, writeUpTo: 0, answer: 'NoAnswer', retryDueAt: 0, win: [] },
         ],
       },
     };

@@ -26,6 +26,16 @@ enum class CommandOp : int32_t {
   Resume = 5,
   Seek = 6,
   DeadLetter = 7,
+  ReadLedger = 8,
+};
+
+// Spec Answers, in the spec's order: what the core knows of its write in
+// flight.  Committed and Rejected last only inside the step that takes them.
+enum class Answer : uint8_t {
+  NoAnswer = 0,
+  Committed = 1,
+  Rejected = 2,
+  Unknown = 3,
 };
 
 // Spec action names; a binary trace record is [seq, action, p, epoch, base, pos, a, b].
@@ -41,6 +51,9 @@ enum class Action : int32_t {
   Commit = 9,
   CommitRejected = 10,
   CommitBroker = 11,
+  WriteLedger = 12,
+  LoseAnswer = 13,
+  Recover = 14,
 };
 
 enum class ErrorCode : int32_t {
@@ -56,9 +69,11 @@ enum class ErrorCode : int32_t {
   ClockWentBackwards = 9,
   CommandBufferTooSmall = 10,
   NativeUnavailable = 11,
+  AnswerLost = 12,
+  AnswerNotLost = 13,
 };
 
-constexpr int kErrorCodeCount = 12;
+constexpr int kErrorCodeCount = 14;
 constexpr int kCommandStride = 5;
 constexpr int kTraceStride = 8;
 

@@ -63,13 +63,15 @@ void Dcsm::touch(int64_t p, Partition& ps) {
   touched_.push_back(p);
 }
 
-// The Ready point: WriteLedger for touched partitions with a finished prefix.
+// The Ready point: spec WriteLedger for touched partitions with a finished
+// prefix and no write in flight.
 void Dcsm::flush() {
   for (int64_t p : touched_) {
     Partition& ps = partitions_[static_cast<size_t>(p)];
     ps.touched = false;
     if (!ps.held || ps.write_up_to != 0 || ps.head == 0) continue;
     ps.write_up_to = ps.base + ps.head;
+    emit(Action::WriteLedger, p, &ps, ps.base, ps.write_up_to);
     push(CommandOp::WriteLedger, p, ps.epoch, ps.base, ps.write_up_to);
   }
   touched_.clear();
@@ -127,6 +129,7 @@ Status Dcsm::assigned(int64_t p, int64_t epoch, int64_t ledger_next, int64_t gen
   ps.base = ledger_next;
   ps.head = 0;
   ps.write_up_to = 0;
+  ps.answer = Answer::NoAnswer;
   ps.retry_due_at = 0;
   ps.fence = epoch;
   ps.win.reset(config_.window);
@@ -309,7 +312,43 @@ Status Dcsm::succeeded_range(int64_t p, int64_t from, int64_t to) {
   return st;
 }
 
-// Spec Commit (the ledger accepted WriteLedger), then spec CommitBroker.
+namespace {
+
+std::string answer_lost(const char* input, int64_t p) {
+  return std::string(input) + "(" + str(p) + ") after LedgerUnknown(" + str(p) + "): the answer was lost; only LedgerRead may follow";
+}
+
+}  // namespace
+
+// Spec Commit of the write in flight (answer Committed), then spec CommitBroker.
+void Dcsm::take_commit(int64_t p, Partition& ps) {
+  const int64_t from = ps.base;
+  const int64_t next = ps.write_up_to;
+  const uint32_t k = static_cast<uint32_t>(next - from);
+  ps.win.drop_front(k);
+  ps.head -= k;
+  ps.base = next;
+  ps.write_up_to = 0;
+  ps.answer = Answer::NoAnswer;
+  emit(Action::Commit, p, &ps, from, next);
+  push(CommandOp::CommitBroker, p, next);
+  emit(Action::CommitBroker, p, &ps, next, 0);
+  if (ps.paused) {
+    ps.paused = false;
+    push(CommandOp::Resume, p);
+  }
+  touch(p, ps);
+}
+
+// Spec CommitRejected (answer Rejected): a newer epoch fenced the ledger; drop the partition.
+void Dcsm::take_rejected(int64_t p, Partition& ps) {
+  ps.held = false;
+  --held_count_;
+  emit(Action::CommitRejected, p, nullptr, ps.epoch, 0);
+  push(CommandOp::Pause, p);
+}
+
+// Input LedgerCommitted: spec Commit (the ledger applied WriteLedger), then spec CommitBroker.
 Status Dcsm::ledger_committed(int64_t p, int64_t next) {
   Status st = begin_call(3);
   if (!st.ok()) return st;
@@ -317,39 +356,79 @@ Status Dcsm::ledger_committed(int64_t p, int64_t next) {
   Partition* ps = held_or_error(p, st);
   if (ps == nullptr) return st;
   if (ps->write_up_to == 0) return error(ErrorCode::NoLedgerWriteInFlight, "LedgerCommitted(" + str(p) + ") without a WriteLedger in flight");
+  if (ps->answer == Answer::Unknown) return error(ErrorCode::AnswerLost, answer_lost("LedgerCommitted", p));
   if (next != ps->write_up_to) {
     return error(ErrorCode::LedgerNextMismatch,
                  "LedgerCommitted(" + str(p) + ", " + str(next) + ") but WriteLedger asked for " + str(ps->write_up_to));
   }
-  const int64_t from = ps->base;
-  const uint32_t k = static_cast<uint32_t>(next - from);
-  ps->win.drop_front(k);
-  ps->head -= k;
-  ps->base = next;
-  ps->write_up_to = 0;
-  emit(Action::Commit, p, ps, from, next);
-  push(CommandOp::CommitBroker, p, next);
-  emit(Action::CommitBroker, p, ps, next, 0);
-  if (ps->paused) {
-    ps->paused = false;
-    push(CommandOp::Resume, p);
-  }
-  touch(p, *ps);
+  take_commit(p, *ps);
   flush();
   return st;
 }
 
-// Spec CommitRejected: a newer epoch fenced the ledger; drop the partition.
+// Input LedgerRejected: spec CommitRejected.
 Status Dcsm::ledger_rejected(int64_t p) {
   Status st = begin_call(1);
   if (!st.ok() || !check_partition(p, st)) return st;
   Partition* ps = held_or_error(p, st);
   if (ps == nullptr) return st;
   if (ps->write_up_to == 0) return error(ErrorCode::NoLedgerWriteInFlight, "LedgerRejected(" + str(p) + ") without a WriteLedger in flight");
-  ps->held = false;
-  --held_count_;
-  emit(Action::CommitRejected, p, nullptr, ps->epoch, 0);
-  push(CommandOp::Pause, p);
+  if (ps->answer == Answer::Unknown) return error(ErrorCode::AnswerLost, answer_lost("LedgerRejected", p));
+  take_rejected(p, *ps);
+  return st;
+}
+
+// Input LedgerUnknown: spec LoseAnswer; the core asks for the row (ReadLedger).
+Status Dcsm::ledger_unknown(int64_t p) {
+  Status st = begin_call(1);
+  if (!st.ok() || !check_partition(p, st)) return st;
+  Partition* ps = held_or_error(p, st);
+  if (ps == nullptr) return st;
+  if (ps->write_up_to == 0) return error(ErrorCode::NoLedgerWriteInFlight, "LedgerUnknown(" + str(p) + ") without a WriteLedger in flight");
+  if (ps->answer == Answer::Unknown) return error(ErrorCode::AnswerLost, answer_lost("LedgerUnknown", p));
+  ps->answer = Answer::Unknown;
+  emit(Action::LoseAnswer, p, ps, ps->write_up_to, 0);
+  push(CommandOp::ReadLedger, p, ps->epoch);
+  return st;
+}
+
+// Input LedgerRead(p, epoch, next): spec Recover, deciding from the row as
+// RecoverDecision; Committed and Rejected are taken in the same step (spec
+// Commit + CommitBroker, spec CommitRejected), NoAnswer leaves the window as
+// it is for the Ready point to write again.  Rows the invariants rule out
+// change nothing.
+Status Dcsm::ledger_read(int64_t p, int64_t epoch, int64_t next) {
+  Status st = begin_call(3);
+  if (!st.ok()) return st;
+  if (!check_partition(p, st) || !check_arg("epoch", epoch, 0, kMaxSmall, st) || !check_arg("next", next, 0, kMaxOffset, st)) {
+    return st;
+  }
+  Partition* ps = held_or_error(p, st);
+  if (ps == nullptr) return st;
+  if (epoch < ps->epoch) {
+    return error(ErrorCode::StaleEpoch, "LedgerRead(" + str(p) + ") row epoch " + str(epoch) + " is below the held epoch " +
+                                            str(ps->epoch) + ": a ledger epoch never goes back");
+  }
+  if (ps->answer != Answer::Unknown) {
+    return error(ErrorCode::AnswerNotLost, "LedgerRead(" + str(p) + ") without a lost answer: LedgerUnknown comes first");
+  }
+  if (epoch == ps->epoch && next != ps->write_up_to && next != ps->base) {
+    return error(ErrorCode::LedgerNextMismatch, "LedgerRead(" + str(p) + ") row next " + str(next) + " under the held epoch " +
+                                                    str(epoch) + " is neither the write's expectedNext " + str(ps->base) +
+                                                    " nor its upTo " + str(ps->write_up_to));
+  }
+  const Answer d = epoch != ps->epoch ? Answer::Rejected : next == ps->write_up_to ? Answer::Committed : Answer::NoAnswer;
+  ps->answer = d;
+  if (d == Answer::NoAnswer) ps->write_up_to = 0;
+  emit(Action::Recover, p, ps, epoch, next);
+  if (d == Answer::Committed) {
+    take_commit(p, *ps);
+  } else if (d == Answer::Rejected) {
+    take_rejected(p, *ps);
+  } else {
+    touch(p, *ps);
+  }
+  flush();
   return st;
 }
 
@@ -374,7 +453,7 @@ Status Dcsm::tick(int64_t now) {
 }
 
 // Layout: [now, seq, nFences, nHeld, (p, fence) x nFences,
-//          per held: p, epoch, gen, base, len, head, paused, writeUpTo, retryDueAt, (st, tries) x len].
+//          per held: p, epoch, gen, base, len, head, paused, writeUpTo, answer, retryDueAt, (st, tries) x len].
 void Dcsm::snapshot(std::vector<double>& out) const {
   out.clear();
   size_t fences = 0;
@@ -395,6 +474,7 @@ void Dcsm::snapshot(std::vector<double>& out) const {
     const double fields[] = {static_cast<double>(p), static_cast<double>(ps.epoch), static_cast<double>(ps.gen),
                              static_cast<double>(ps.base), static_cast<double>(ps.win.size()), static_cast<double>(ps.head),
                              ps.paused ? 1.0 : 0.0, static_cast<double>(ps.write_up_to),
+                             static_cast<double>(static_cast<int>(ps.answer)),
                              failed_head ? static_cast<double>(ps.retry_due_at) : 0.0};
     out.insert(out.end(), std::begin(fields), std::end(fields));
     for (uint32_t i = 0; i < ps.win.size(); ++i) {

@@ -9,7 +9,8 @@
 //     before it changes anything, and a rejected input stops the batch (the
 //     inputs before it stay applied: Status::applied says how many);
 //  3. it flushes: every partition it touched that has a finished prefix and no
-//     ledger write in flight gets WriteLedger(p, epoch, base, base + k).
+//     ledger write in flight gets WriteLedger(p, epoch, base, base + k) (the
+//     spec action WriteLedger, with its trace record).
 // Commands go to the caller's buffer (set_command_buffer), packed as
 // [op, p, a, b, c]; trace records go to the TraceRing when tracing is on.
 #ifndef HTMQC_CORE_DCSM_H_
@@ -68,6 +69,10 @@ class Dcsm {
   Status succeeded_range(int64_t p, int64_t from, int64_t to);
   Status ledger_committed(int64_t p, int64_t next);
   Status ledger_rejected(int64_t p);
+  // Spec LoseAnswer: the write in flight's answer was lost; command ReadLedger(p, epoch).
+  Status ledger_unknown(int64_t p);
+  // Spec Recover: the row (epoch, next) read after the lost write settled.
+  Status ledger_read(int64_t p, int64_t epoch, int64_t next);
   Status tick(int64_t now);
 
   // Canonical snapshot, layout in src/core/native.ts (decodeSnapshot).
@@ -88,6 +93,7 @@ class Dcsm {
     int64_t base = 0;
     uint32_t head = 0;          // FinishedPrefixLen(win)
     int64_t write_up_to = 0;    // 0 = no WriteLedger in flight
+    Answer answer = Answer::NoAnswer;  // NoAnswer, or Unknown from LedgerUnknown to LedgerRead
     int64_t retry_due_at = 0;   // meaningful while the head is Failed
     int64_t fence = 0;          // highest epoch ever assigned here
     OffsetWindow win;
@@ -106,6 +112,8 @@ class Dcsm {
 
   // Transitions (spec actions).
   void do_begin(int64_t p, Partition& ps);
+  void take_commit(int64_t p, Partition& ps);
+  void take_rejected(int64_t p, Partition& ps);
   Status one_succeed(int64_t p, int64_t o);
   Status one_fail(int64_t p, int64_t o);
 
