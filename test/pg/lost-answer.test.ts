@@ -2,11 +2,13 @@
 // lost) on a real server: the connection fails while COMMIT is outstanding,
 // the ledger answers 'unknown' for every write, never a guess, and a read()
 // afterwards tells the truth, in both cases: (a) the backend was terminated
-// before COMMIT applied, (b) COMMIT applied and its reply was cut.  Then the
-// postmaster is killed with SIGKILL and restarted (crash recovery).
+// before COMMIT applied, (b) COMMIT applied and its reply was cut.
+// readSettled (command ReadLedger) waits for a transaction that still holds
+// the row (spec WriteSettled) and times out retriably.  Then the postmaster
+// is killed with SIGKILL and restarted (crash recovery).
 
 import { strict as assert } from 'assert';
-import { LedgerIoError } from '../../src/ledger/errors';
+import { LedgerBusyError, LedgerIoError } from '../../src/ledger/errors';
 import { openPostgresLedger, type PostgresLedger } from '../../src/ledger/postgres';
 import { killPg, restartPg } from '../../tools/postgres/pg';
 import { CuttingProxy, ORDERS, admin, done, freshSchema, insertOrder, openLedger, serverUp, sleep, url } from './support';
@@ -108,6 +110,47 @@ describe('PostgreSQL ledger: the lost answer (real server)', function () {
     } finally {
       await ledger.close();
       await proxy.close();
+    }
+  });
+
+  it('readSettled (command ReadLedger) waits for a transaction that still holds the row, then reads its outcome; read() does not wait', async () => {
+    const schema = freshSchema('settled');
+    const ledger = await openPostgresLedger({ connectionString: url, schema, lostAnswerTimeoutMs: 5000 });
+    const other = await admin(schema);
+    try {
+      const { epoch } = await ledger.fence(p0);
+      // A commit whose answer was lost, still running: it holds the row's lock and has moved next.
+      await other.query('BEGIN');
+      await other.query("SELECT 1 FROM htmqc_partitions WHERE topic = 'orders' AND partition = 0 FOR UPDATE");
+      await other.query("UPDATE htmqc_partitions SET next = 1, writer = $1 WHERE topic = 'orders' AND partition = 0", [epoch]);
+      let settled: unknown;
+      const reading = ledger.readSettled(p0).then((row) => { settled = row; });
+      await sleep(300);
+      assert.equal(settled, undefined, 'readSettled waits while the transaction is open');
+      assert.deepEqual(await ledger.read(p0), { epoch, next: 0, writer: 0 }, 'read() answers at once, with the row before it');
+      await other.query('COMMIT');
+      await reading;
+      assert.deepEqual(settled, { epoch, next: 1, writer: epoch }, 'then the outcome of the transaction it waited for');
+    } finally {
+      await other.end();
+      await ledger.close();
+    }
+  });
+
+  it('readSettled past lostAnswerTimeoutMs: a retriable LedgerBusyError (the caller reads again, never guesses)', async () => {
+    const schema = freshSchema('settled_to');
+    const ledger = await openPostgresLedger({ connectionString: url, schema, lostAnswerTimeoutMs: 200 });
+    const other = await admin(schema);
+    try {
+      await ledger.fence(p0);
+      await other.query('BEGIN');
+      await other.query("SELECT 1 FROM htmqc_partitions WHERE topic = 'orders' AND partition = 0 FOR UPDATE");
+      await assert.rejects(ledger.readSettled(p0), (e: unknown) => e instanceof LedgerBusyError && e.retriable && /55P03/.test(e.message));
+      await other.query('ROLLBACK');
+      assert.deepEqual(await ledger.readSettled(p0), { epoch: 1, next: 0, writer: 0 });
+    } finally {
+      await other.end();
+      await ledger.close();
     }
   });
 
