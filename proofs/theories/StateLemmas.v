@@ -128,4 +128,80 @@ Proof using.
     split; intuition congruence.
 Qed.
 
+(** ** ApplyWrite, read variable by variable *)
+
+Section ApplyWrite.
+Variables (acc : State -> WriteRec -> Partition -> bool) (s : State) (p : Partition)
+  (w : WriteRec).
+
+Let s' := apply_write_with acc s p w.
+
+Lemma apply_write_log : log s' = log s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_owner : owner s' = owner s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_gen : gen s' = gen s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_alive : alive s' = alive s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_brokerOffset : brokerOffset s' = brokerOffset s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_dlqTopic : dlqTopic s' = dlqTopic s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_ledger :
+  ledger s' = if acc s w p then upd_p (ledger s) p (apply_ledger (ledger s p) w) else ledger s.
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+Lemma apply_write_writes :
+  writes s' = upd_p (writes s) p (remove write_eq_dec w (writes s p)).
+Proof using. unfold s', apply_write_with; destruct (awaits_answer_b s w p); reflexivity. Qed.
+
+(** Only the sender's answer changes, and only if it awaits one. *)
+Lemma apply_write_local_cases : forall d q,
+  (AwaitsAnswer s w p /\ d = wr_c w /\ q = p /\
+   local s' d q = with_answer (local s d q) (if acc s w p then Committed else Rejected)) \/
+  ((~ AwaitsAnswer s w p \/ d <> wr_c w \/ q <> p) /\ local s' d q = local s d q).
+Proof using.
+  intros d q; unfold s', apply_write_with.
+  destruct (awaits_answer_b s w p) eqn:Ea.
+  - apply awaits_answer_b_spec in Ea.
+    destruct (set_local_cp_cases
+      (mkState (log s) (owner s) (gen s) (alive s) (brokerOffset s)
+         (if acc s w p then upd_p (ledger s) p (apply_ledger (ledger s p) w) else ledger s)
+         (dlqTopic s) (upd_p (writes s) p (remove write_eq_dec w (writes s p))) (local s))
+      (wr_c w) p (with_answer (local s (wr_c w) p) (if acc s w p then Committed else Rejected))
+      d q) as [(-> & -> & ->) | (Hne & ->)]; [left | right]; auto.
+  - right; split; [left | reflexivity].
+    intros Ha; apply awaits_answer_b_spec in Ha; congruence.
+Qed.
+
+Lemma apply_write_local_epoch : forall d q,
+  loc_epoch (local s' d q) = loc_epoch (local s d q).
+Proof using.
+  intros d q; destruct (apply_write_local_cases d q) as [(_ & _ & _ & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+Lemma apply_write_local_gen : forall d q, loc_gen (local s' d q) = loc_gen (local s d q).
+Proof using.
+  intros d q; destruct (apply_write_local_cases d q) as [(_ & _ & _ & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+Lemma apply_write_local_base : forall d q, base (local s' d q) = base (local s d q).
+Proof using.
+  intros d q; destruct (apply_write_local_cases d q) as [(_ & _ & _ & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+Lemma apply_write_local_win : forall d q, win (local s' d q) = win (local s d q).
+Proof using.
+  intros d q; destruct (apply_write_local_cases d q) as [(_ & _ & _ & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+Lemma apply_write_local_writeUpTo : forall d q,
+  writeUpTo (local s' d q) = writeUpTo (local s d q).
+Proof using.
+  intros d q; destruct (apply_write_local_cases d q) as [(_ & _ & _ & ->) | (_ & ->)];
+    reflexivity.
+Qed.
+
+End ApplyWrite.
+
 End StateLemmas.
