@@ -1,6 +1,6 @@
 (** * WriteInFlightInv is preserved by every action. *)
 
-From Coq Require Import List Arith Bool Lia.
+From Coq Require Import List Arith Bool Lia Setoid.
 Import ListNotations.
 From DCSM Require Import State Step Util StateLemmas WindowLemmas IInv.
 
