@@ -91,10 +91,41 @@ Proof using.
   intros s c p H Halive; apply alive_holder_set_local_cp; [exact Halive | apply H].
 Qed.
 
-Lemma alive_holder_inv_Commit : forall s c p k,
-  IInv s -> alive s c = true -> AliveHolderInv (commit s c p k).
+Lemma alive_holder_inv_WriteLedger : forall s c p k,
+  IInv s -> alive s c = true -> AliveHolderInv (write_ledger s c p k).
 Proof using.
   intros s c p k H Halive; apply alive_holder_set_local_cp; [exact Halive | apply H].
+Qed.
+
+(** The sender's epoch is kept: only its answer may change. *)
+Lemma alive_holder_inv_ApplyWrite : forall s p w,
+  IInv s -> AliveHolderInv (apply_write s p w).
+Proof using.
+  intros s p w H d q Hd; unfold Held, apply_write in *.
+  rewrite apply_write_alive in Hd; rewrite apply_write_local_epoch.
+  apply (iinv_alive_holder s H); exact Hd.
+Qed.
+
+Lemma alive_holder_inv_AbortWrite : forall s p w,
+  IInv s -> AliveHolderInv (abort_write s p w).
+Proof using. intros s p w H; apply H. Qed.
+
+Lemma alive_holder_inv_LoseAnswer : forall s c p,
+  IInv s -> alive s c = true -> AliveHolderInv (lose_answer s c p).
+Proof using.
+  intros s c p H Halive; apply alive_holder_set_local_cp; [exact Halive | apply H].
+Qed.
+
+Lemma alive_holder_inv_Recover : forall s c p,
+  IInv s -> alive s c = true -> AliveHolderInv (recover s c p).
+Proof using.
+  intros s c p H Halive; apply alive_holder_set_local_cp; [exact Halive | apply H].
+Qed.
+
+Lemma alive_holder_inv_Commit : forall s c p,
+  IInv s -> alive s c = true -> AliveHolderInv (commit s c p).
+Proof using.
+  intros s c p H Halive; apply alive_holder_set_local_cp; [exact Halive | apply H].
 Qed.
 
 Lemma alive_holder_inv_CommitRejected : forall s c p,
@@ -131,6 +162,11 @@ Proof using.
   - apply alive_holder_inv_Fail; assumption.
   - apply alive_holder_inv_Retry; assumption.
   - apply alive_holder_inv_DeadLetter; assumption.
+  - apply alive_holder_inv_WriteLedger; assumption.
+  - apply alive_holder_inv_ApplyWrite; assumption.
+  - apply alive_holder_inv_AbortWrite; assumption.
+  - apply alive_holder_inv_LoseAnswer; assumption.
+  - apply alive_holder_inv_Recover; assumption.
   - apply alive_holder_inv_Commit; assumption.
   - apply alive_holder_inv_CommitRejected; assumption.
   - apply alive_holder_inv_CommitBroker; assumption.

@@ -7,22 +7,25 @@ From DCSM Require Import State Step StateLemmas IInv.
 Section FencingProof.
 Context {params : Params}.
 
-(** FencingInv reads only the ledger's epochs and writers and the consumers'
-    epochs.  An action that keeps the ledger's epochs, sets writers to the
-    current epoch at most, and either keeps a consumer's epoch or drops it to
-    0 (not held) preserves it.  Every action but Assign is of this kind. *)
+(** FencingInv reads only the ledger's epochs and writers, the writes'
+    epochs and the consumers' epochs.  An action that keeps the ledger's
+    epochs, sets writers to the current epoch at most, adds only writes of
+    issued epochs, and either keeps a consumer's epoch or drops it to 0 (not
+    held) preserves it.  Every action but Assign is of this kind. *)
 Lemma fencing_frame : forall s s',
   (forall q, epoch (ledger s' q) = epoch (ledger s q)) ->
   (forall q, writer (ledger s' q) = writer (ledger s q) \/
              writer (ledger s' q) = epoch (ledger s q)) ->
   (forall d q, loc_epoch (local s' d q) = loc_epoch (local s d q) \/
                loc_epoch (local s' d q) = 0) ->
+  (forall q w, In w (writes s' q) -> In w (writes s q) \/ wr_epoch w <= epoch (ledger s q)) ->
   FencingInv s -> FencingInv s'.
 Proof using.
-  intros s s' Hep Hwr Hloc H p; unfold Held, EpochIssuedOK.
-  destruct (H p) as (Hw & Hle & Hdis); rewrite !Hep; split; [| split].
+  intros s s' Hep Hwr Hloc Hwrites H p; unfold Held, EpochIssuedOK.
+  destruct (H p) as (Hw & Hle & Hwle & Hdis); rewrite !Hep; split; [| split; [| split]].
   - destruct (Hwr p) as [-> | ->]; auto.
   - intros c; destruct (Hloc c p) as [-> | ->]; [apply Hle | lia].
+  - intros w Hin; destruct (Hwrites p w Hin) as [Hin' | Hle']; [apply Hwle, Hin' | exact Hle'].
   - intros c d Hcd Hc Hd.
     destruct (Hloc c p) as [Ec | Ec]; [| contradiction].
     destruct (Hloc d p) as [Ed | Ed]; [| contradiction].
@@ -71,14 +74,16 @@ Lemma fencing_inv_Assign : forall s c p,
 Proof using.
   intros s c p H q; unfold assign, Held, EpochIssuedOK; cbv zeta.
   set (L := fence (ledger s p)); set (s1 := set_ledger s (upd_p (ledger s) p L)).
-  set (l := mkLocal (S (epoch (ledger s p))) (gen s p) (next (ledger s p)) []).
+  set (l := mkLocal (S (epoch (ledger s p))) (gen s p) (next (ledger s p)) [] 0 NoAnswer).
   change (ledger (set_local_cp s1 c p l) q) with (upd_p (ledger s) p L q).
-  destruct (iinv_fencing s H q) as (Hw & Hle & Hdis); unfold EpochIssuedOK in Hle.
+  destruct (iinv_fencing s H q) as (Hw & Hle & Hwle & Hdis); unfold EpochIssuedOK in Hle.
+  change (writes (set_local_cp s1 c p l)) with (writes s).
   destruct (upd_p_cases (ledger s) p L q) as [[-> ->] | [Hq ->]].
   - (* the fenced partition: the holder's epoch is above all others *)
-    unfold L; cbn [fence writer epoch]; split; [auto | split].
+    unfold L; cbn [fence writer epoch]; split; [auto | split; [| split]].
     + intros d; destruct (set_local_cp_cases s1 c p l d p) as [(-> & _ & ->) | (_ & ->)];
         cbn; [lia | specialize (Hle d); lia].
+    + intros w Hin; specialize (Hwle w Hin); lia.
     + intros d e Hde.
       destruct (set_local_cp_cases s1 c p l d p) as [(-> & _ & ->) | (Hd & ->)];
       destruct (set_local_cp_cases s1 c p l e p) as [(-> & _ & ->) | (He & ->)]; cbn.
@@ -87,7 +92,7 @@ Proof using.
       * specialize (Hle d); lia.
       * apply Hdis; assumption.
   - (* another partition: nothing it reads changed *)
-    split; [exact Hw | split].
+    split; [exact Hw | split; [| split; [exact Hwle |]]].
     + intros d; destruct (set_local_cp_cases s1 c p l d q) as [(_ & -> & _) | (_ & ->)];
         [contradiction | apply Hle].
     + intros d e Hde.
@@ -128,21 +133,69 @@ Lemma fencing_inv_DeadLetter : forall s c p,
   IInv s -> FencingInv (dead_letter s c p).
 Proof using. intros s c p H; apply fencing_set_win, H. Qed.
 
-(** The ledger only accepts the holder of its current epoch, so the writer it
-    records is that epoch. *)
-Lemma fencing_inv_Commit : forall s c p k,
-  IInv s -> CommitAccepted s c p -> FencingInv (commit s c p k).
+(** The new write carries the sender's epoch, which the ledger issued. *)
+Lemma fencing_inv_WriteLedger : forall s c p k,
+  IInv s -> FencingInv (write_ledger s c p k).
 Proof using.
-  intros s c p k H [Hep _]; unfold commit; cbv zeta.
-  set (L := commit_ledger (ledger s p) (local s c p) k).
-  set (s1 := set_ledger s (upd_p (ledger s) p L)).
-  apply (fencing_frame s).
-  - intros q; cbn; destruct (upd_p_cases (ledger s) p L q) as [[-> ->] | [_ ->]];
-      reflexivity.
-  - intros q; cbn; destruct (upd_p_cases (ledger s) p L q) as [[-> ->] | [_ ->]]; auto.
-  - intros d q; destruct (set_local_cp_cases s1 c p (commit_local (local s c p) k) d q)
+  intros s c p k H; unfold write_ledger; cbv zeta.
+  apply (fencing_frame s); try (intros; reflexivity); try (intros; left; reflexivity).
+  - intros d q; destruct (set_local_cp_cases
+      (set_writes s (upd_p (writes s) p (write_of c (local s c p) k :: writes s p))) c p
+      (mkLocal (loc_epoch (local s c p)) (loc_gen (local s c p)) (base (local s c p))
+         (win (local s c p)) (base (local s c p) + k) (answer (local s c p))) d q)
       as [(-> & -> & ->) | (_ & ->)]; auto.
+  - intros q w Hin; cbn in Hin; apply upd_p_writes_in in Hin as [[-> [<- | Hin]] | [_ Hin]];
+      auto.
+    right; cbn; apply (iinv_fencing s H p).
   - apply H.
+Qed.
+
+(** The ledger only applies a write of its current epoch, so the writer it
+    records is that epoch. *)
+Lemma fencing_inv_ApplyWrite : forall s p w,
+  IInv s -> FencingInv (apply_write s p w).
+Proof using.
+  intros s p w H; unfold apply_write; apply (fencing_frame s).
+  - intros q; rewrite apply_write_ledger.
+    destruct (commit_accepted_b s w p); [| reflexivity].
+    destruct (upd_p_cases (ledger s) p (apply_ledger (ledger s p) w) q)
+      as [[-> ->] | [_ ->]]; reflexivity.
+  - intros q; rewrite apply_write_ledger.
+    destruct (commit_accepted_b s w p) eqn:Eok; [| auto].
+    apply commit_accepted_b_spec in Eok; destruct Eok as [Hep _].
+    destruct (upd_p_cases (ledger s) p (apply_ledger (ledger s p) w) q)
+      as [[-> ->] | [_ ->]]; [right; exact Hep | auto].
+  - intros d q; left; apply apply_write_local_epoch.
+  - intros q v; rewrite apply_write_writes, upd_p_writes_in.
+    intros [[-> Hin] | [_ Hin]]; left; [apply in_remove_iff in Hin; apply Hin | exact Hin].
+  - apply H.
+Qed.
+
+Lemma fencing_inv_AbortWrite : forall s p w,
+  IInv s -> FencingInv (abort_write s p w).
+Proof using.
+  intros s p w H; apply (fencing_frame s); auto.
+  - intros q v; cbn; rewrite upd_p_writes_in.
+    intros [[-> Hin] | [_ Hin]]; left; [apply in_remove_iff in Hin; apply Hin | exact Hin].
+  - apply H.
+Qed.
+
+Lemma fencing_inv_LoseAnswer : forall s c p,
+  IInv s -> FencingInv (lose_answer s c p).
+Proof using.
+  intros s c p H; apply fencing_set_local_cp; [left; reflexivity | apply H].
+Qed.
+
+Lemma fencing_inv_Recover : forall s c p,
+  IInv s -> FencingInv (recover s c p).
+Proof using.
+  intros s c p H; apply fencing_set_local_cp; [left; reflexivity | apply H].
+Qed.
+
+Lemma fencing_inv_Commit : forall s c p,
+  IInv s -> FencingInv (commit s c p).
+Proof using.
+  intros s c p H; apply fencing_set_local_cp; [left; reflexivity | apply H].
 Qed.
 
 Lemma fencing_inv_CommitRejected : forall s c p,
@@ -161,7 +214,8 @@ Proof using. intros s p H; apply H. Qed.
 
 Lemma fencing_inv_init : FencingInv init.
 Proof using.
-  intros p; unfold EpochIssuedOK, Held; cbn; split; [auto | split; [auto | congruence]].
+  intros p; unfold EpochIssuedOK, Held; cbn.
+  split; [auto | split; [auto | split; [intros w [] | congruence]]].
 Qed.
 
 (** Wrap-up: one obligation per constructor of [step]. *)
@@ -181,6 +235,11 @@ Proof using.
   - apply fencing_inv_Fail; assumption.
   - apply fencing_inv_Retry; assumption.
   - apply fencing_inv_DeadLetter; assumption.
+  - apply fencing_inv_WriteLedger; assumption.
+  - apply fencing_inv_ApplyWrite; assumption.
+  - apply fencing_inv_AbortWrite; assumption.
+  - apply fencing_inv_LoseAnswer; assumption.
+  - apply fencing_inv_Recover; assumption.
   - apply fencing_inv_Commit; assumption.
   - apply fencing_inv_CommitRejected; assumption.
   - apply fencing_inv_CommitBroker; assumption.

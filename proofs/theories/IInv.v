@@ -3,7 +3,8 @@
 
 From DCSM Require Import State Step.
 From DCSM Require Export TypeOKInterface LedgerExactInterface OutboxPrefixInterface
-  OffsetOrderInterface FencingInterface WindowShapeInterface AliveHolderInterface.
+  OffsetOrderInterface FencingInterface WindowShapeInterface AliveHolderInterface
+  WriteInFlightInterface.
 
 Section IInv.
 Context {params : Params}.
@@ -15,7 +16,8 @@ Definition IInv (s : State) : Prop :=
   OffsetOrderInv s /\
   FencingInv s /\
   WindowShapeInv s /\
-  AliveHolderInv s.
+  AliveHolderInv s /\
+  WriteInFlightInv s.
 
 (** Projections, so that each proof names the conjunct it uses. *)
 Lemma iinv_typeok : forall s, IInv s -> TypeOKFacts s.
@@ -31,6 +33,8 @@ Proof using. intros s H; apply H. Qed.
 Lemma iinv_window_shape : forall s, IInv s -> WindowShapeInv s.
 Proof using. intros s H; apply H. Qed.
 Lemma iinv_alive_holder : forall s, IInv s -> AliveHolderInv s.
+Proof using. intros s H; apply H. Qed.
+Lemma iinv_write_in_flight : forall s, IInv s -> WriteInFlightInv s.
 Proof using. intros s H; apply H. Qed.
 
 End IInv.

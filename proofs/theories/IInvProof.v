@@ -2,7 +2,8 @@
     preserves it (each conjunct by its own Proof file). *)
 
 From DCSM Require Import State Step IInv TypeOKProof LedgerExactProof
-  OutboxPrefixProof OffsetOrderProof FencingProof WindowShapeProof AliveHolderProof.
+  OutboxPrefixProof OffsetOrderProof FencingProof WindowShapeProof AliveHolderProof
+  WriteInFlightProof.
 
 Section IInvProof.
 Context {params : Params}.
@@ -14,7 +15,8 @@ Proof using.
   split; [apply outbox_prefix_inv_init |].
   split; [apply offset_order_inv_init |].
   split; [apply fencing_inv_init |].
-  split; [apply window_shape_inv_init | apply alive_holder_inv_init].
+  split; [apply window_shape_inv_init |].
+  split; [apply alive_holder_inv_init | apply write_in_flight_inv_init].
 Qed.
 
 Lemma iinv_step : forall s s', IInv s -> step s s' -> IInv s'.
@@ -26,7 +28,8 @@ Proof using.
   split; [apply (offset_order_inv_step s); assumption |].
   split; [apply (fencing_inv_step s); assumption |].
   split; [apply (window_shape_inv_step s); assumption |].
-  apply (alive_holder_inv_step s); assumption.
+  split; [apply (alive_holder_inv_step s); assumption |].
+  apply (write_in_flight_inv_step s); assumption.
 Qed.
 
 (** Every reachable state satisfies IInv: for every number of partitions,

@@ -8,35 +8,31 @@ From DCSM Require Import State Step Util StateLemmas WindowLemmas IInv.
 Section LedgerExactProof.
 Context {params : Params}.
 
-(** ** The heart of the matter: one accepted commit.
+(** ** The heart of the matter: one applied write.
 
     The ledger held the outcomes of exactly the offsets below [b], once
-    each; the committer's window starts at [b] and its first [k] slots are
-    finished.  Then the offsets [b .. b+k-1] are appended, each once, either
-    to [effects] (Done) or to [dlq] (DeadLettered), and the ledger holds
-    exactly the offsets below [b + k]. *)
-Lemma commit_outcomes_exact : forall eff dl b w k,
+    each; the write expects [b] and carries the outcomes of exactly the
+    offsets [b .. u-1], once each (WriteRangeOK).  Then the ledger holds
+    exactly the offsets below [u], once each. *)
+Lemma apply_outcomes_exact : forall eff dl we wd b u,
   NoDup (eff ++ dl) -> (forall o, In o (eff ++ dl) <-> o < b) ->
-  k <= FinishedPrefixLen w ->
-  NoDup ((eff ++ OffsetsIn b w k Done) ++ (dl ++ OffsetsIn b w k DeadLettered)) /\
-  (forall o, In o ((eff ++ OffsetsIn b w k Done) ++ (dl ++ OffsetsIn b w k DeadLettered))
-             <-> o < b + k).
+  NoDup (we ++ wd) -> (forall o, In o (we ++ wd) <-> b <= o < u) -> b <= u ->
+  NoDup ((eff ++ we) ++ (dl ++ wd)) /\
+  (forall o, In o ((eff ++ we) ++ (dl ++ wd)) <-> o < u).
 Proof using.
-  intros eff dl b w k Hnd Hrange Hk; split.
-  - apply nodup_app_interleave; [exact Hnd | |].
-    + (* an offset is committed as Done or as DeadLettered, not both *)
-      apply nodup_app_intro; try apply offsets_in_nodup.
-      intros x Hd Hl; pose proof (offsets_in_state_unique k w b _ _ x Hd Hl); discriminate.
-    + (* old outcomes are below b, new ones from b on *)
-      intros x Hold Hnew; apply Hrange in Hold.
-      apply in_app_iff in Hnew as [Hnew | Hnew]; apply offsets_in_bounds in Hnew; lia.
-  - intros o; rewrite !in_app_iff; split.
-    + intros [[H | H] | [H | H]];
-        try (apply offsets_in_bounds in H; lia);
-        (assert (o < b) by (apply Hrange, in_app_iff; auto); lia).
+  intros eff dl we wd b u Hnd Hrange Hwnd Hwrange Hbu; split.
+  - apply nodup_app_interleave; [exact Hnd | exact Hwnd |].
+    intros x Hold Hnew; apply Hrange in Hold; apply Hwrange in Hnew; lia.
+  - intros o; split.
+    + rewrite !in_app_iff; intros [[H | H] | [H | H]].
+      * assert (o < b) by (apply Hrange, in_app_iff; auto); lia.
+      * assert (b <= o < u) by (apply Hwrange, in_app_iff; auto); lia.
+      * assert (o < b) by (apply Hrange, in_app_iff; auto); lia.
+      * assert (b <= o < u) by (apply Hwrange, in_app_iff; auto); lia.
     + intros Ho; destruct (Nat.lt_ge_cases o b) as [Hlt | Hge].
-      * apply Hrange, in_app_iff in Hlt; tauto.
-      * destruct (offsets_in_cover k w b o Hk) as [H | H]; [lia | auto | auto].
+      * apply Hrange, in_app_iff in Hlt; rewrite !in_app_iff; tauto.
+      * assert (Hw : In o (we ++ wd)) by (apply Hwrange; lia).
+        apply in_app_iff in Hw; rewrite !in_app_iff; tauto.
 Qed.
 
 (** Actions that leave [next], [effects], [dlq] and [dlqTopic] alone. *)
@@ -104,26 +100,49 @@ Lemma ledger_exact_inv_DeadLetter : forall s c p,
   IInv s -> LedgerExactInv (dead_letter s c p).
 Proof using. intros s c p H; apply H. Qed.
 
-(** Accepted only if the window starts at the ledger's next (the [next]
-    check): then [commit_outcomes_exact] applies with [b = next]. *)
-Lemma ledger_exact_inv_Commit : forall s c p k,
-  IInv s -> CommitAccepted s c p ->
-  1 <= k <= FinishedPrefixLen (win (local s c p)) ->
-  LedgerExactInv (commit s c p k).
+Lemma ledger_exact_inv_WriteLedger : forall s c p k,
+  IInv s -> LedgerExactInv (write_ledger s c p k).
+Proof using. intros s c p k H; apply H. Qed.
+
+(** Applied only if the write expects the ledger's next (the [next] check):
+    then [apply_outcomes_exact] applies with [b = next], [u = upTo]. *)
+Lemma ledger_exact_inv_ApplyWrite : forall s p w,
+  IInv s -> In w (writes s p) -> LedgerExactInv (apply_write s p w).
 Proof using.
-  intros s c p k H [_ Hbase] Hk.
+  intros s p w H Hw.
   destruct (iinv_ledger_exact s H) as [Hnd Hng].
-  split; intros q; cbn;
-    destruct (upd_p_cases (ledger s) p (commit_ledger (ledger s p) (local s c p) k) q)
-      as [[-> ->] | [_ ->]]; [| apply Hnd | | apply Hng].
+  destruct (iinv_write_in_flight s H p) as (Hrange & _).
+  destruct (Hrange w Hw) as (_ & Hlt & _ & Hwr & Hwnd).
+  unfold apply_write; split; intros q;
+    rewrite ?apply_write_ledger, ?apply_write_dlqTopic;
+    destruct (commit_accepted_b s w p) eqn:Eok; try apply Hnd; try apply Hng;
+    apply commit_accepted_b_spec in Eok; destruct Eok as [_ Hexp];
+    destruct (upd_p_cases (ledger s) p (apply_ledger (ledger s p) w) q)
+      as [[-> ->] | [_ ->]]; try apply Hnd; try apply Hng; cbn.
   - destruct (Hnd p) as [Hnd1 Hnd2]; destruct (Hng p) as [Hng1 _].
-    rewrite <- Hbase in Hng1; cbn.
-    split; [apply commit_outcomes_exact; [exact Hnd1 | exact Hng1 | lia] | exact Hnd2].
+    rewrite Hexp in Hwr.
+    split; [apply (apply_outcomes_exact _ _ _ _ _ _ Hnd1 Hng1 Hwnd Hwr); lia | exact Hnd2].
   - destruct (Hnd p) as [Hnd1 _]; destruct (Hng p) as [Hng1 Hng2].
-    rewrite <- Hbase in Hng1; cbn.
-    split; [apply commit_outcomes_exact; [exact Hnd1 | exact Hng1 | lia] |].
+    rewrite Hexp in Hwr.
+    split; [apply (apply_outcomes_exact _ _ _ _ _ _ Hnd1 Hng1 Hwnd Hwr); lia |].
     intros o Ho; apply in_app_iff; left; apply Hng2; exact Ho.
 Qed.
+
+Lemma ledger_exact_inv_AbortWrite : forall s p w,
+  IInv s -> LedgerExactInv (abort_write s p w).
+Proof using. intros s p w H; apply H. Qed.
+
+Lemma ledger_exact_inv_LoseAnswer : forall s c p,
+  IInv s -> LedgerExactInv (lose_answer s c p).
+Proof using. intros s c p H; apply H. Qed.
+
+Lemma ledger_exact_inv_Recover : forall s c p,
+  IInv s -> LedgerExactInv (recover s c p).
+Proof using. intros s c p H; apply H. Qed.
+
+Lemma ledger_exact_inv_Commit : forall s c p,
+  IInv s -> LedgerExactInv (commit s c p).
+Proof using. intros s c p H; apply H. Qed.
 
 Lemma ledger_exact_inv_CommitRejected : forall s c p,
   IInv s -> LedgerExactInv (commit_rejected s c p).
@@ -179,6 +198,11 @@ Proof using.
   - apply ledger_exact_inv_Fail; assumption.
   - apply ledger_exact_inv_Retry; assumption.
   - apply ledger_exact_inv_DeadLetter; assumption.
+  - apply ledger_exact_inv_WriteLedger; assumption.
+  - apply ledger_exact_inv_ApplyWrite; assumption.
+  - apply ledger_exact_inv_AbortWrite; assumption.
+  - apply ledger_exact_inv_LoseAnswer; assumption.
+  - apply ledger_exact_inv_Recover; assumption.
   - apply ledger_exact_inv_Commit; assumption.
   - apply ledger_exact_inv_CommitRejected; assumption.
   - apply ledger_exact_inv_CommitBroker; assumption.

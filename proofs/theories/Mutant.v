@@ -1,135 +1,199 @@
-(** * Negative checks: two known-wrong ledgers violate NoDuplicateInv.
+(** * Negative checks: three known-wrong designs violate NoDuplicateInv.
 
-    Both show that the statement of NoDuplicateInv is not vacuous and that
-    the ledger's acceptance test is what the proof of [no_duplicate_inv]
-    relies on.  One concrete trace, two consumers and one partition, breaks
-    both: c1 is assigned and processes offset 0; a rebalance gives the
-    partition to c2, which is assigned, processes offset 0 and commits it;
-    zombie c1 then commits offset 0 again.
+    Each shows that the statement of NoDuplicateInv is not vacuous and that
+    the ledger's acceptance test (or Recover's read of the row) is what the
+    proof of [no_duplicate_inv] relies on.  Every mutant is an instance of
+    [next_with], the Coq rendering of spec/DCSM.tla's [NextWith(AssignA,
+    Succeed, WriteLedger, ApplyA, RecoverA)]: the DCSM with Assign, the
+    database's ApplyWrite and Recover swapped for the mutant's
+    ([next_with_dcsm]: with the DCSM's own three, it is [step]).
 
-    - [NoFencing]: spec/mutants/MC_Mutant_NoFencing.tla, action for action
-      ([NextWith(AssignUnfenced, Succeed, CommitUnchecked)]): the ledger
-      neither issues epochs nor compares next.
-    - [NoCommitCheck]: the DCSM with Commit's acceptance test removed: Assign
-      still fences (c2 gets a new epoch), but the ledger appends the
-      committer's finished prefix and sets [next := base + k], trusting the
-      consumer's view. *)
+    - [NoFencing]: spec/mutants/MC_Mutant_NoFencing.tla
+      ([NextWith(AssignUnfenced, Succeed, WriteLedger, ApplyUnchecked,
+      Recover)]): Assign issues no epoch, and the database applies every
+      write.
+    - [NoCommitCheck]: the DCSM with the acceptance test of ApplyWrite
+      removed ([NextWith(Assign, Succeed, WriteLedger, ApplyUnchecked,
+      Recover)]): Assign still fences, but the database applies a write
+      whatever its epoch and expectedNext.
+    - [UnknownResends]:
+      spec/mutants/MC_Mutant_UnknownResendsWithoutNextCheck.tla
+      ([NextWith(Assign, Succeed, WriteLedger, ApplyEpochOnly,
+      ResendBlind)]): a lost answer is followed by the same write sent again
+      without reading the row, to a database that checks the epoch alone. *)
 
-From Coq Require Import List Arith Lia.
+From Coq Require Import List Arith Bool Lia.
 Import ListNotations.
 From DCSM Require Import State Step IInv.
 
-(** ** NoFencing (spec/mutants/MC_Mutant_NoFencing.tla) *)
+(** ** NextWith *)
 
-Module NoFencing.
-Section NoFencing.
+Section NextWith.
 Context {params : Params}.
+
+(** The DCSM's three swappable actions, as relations. *)
+Inductive AssignStep : State -> State -> Prop :=
+| assign_step : forall s c p,
+    alive s c = true -> owner s p = Some c -> ~ Held s c p ->
+    AssignStep s (assign s c p).
+
+(** [ApplyWriteWith(p, w, AcceptA)] for an acceptance test [acc]. *)
+Inductive ApplyStep (acc : State -> WriteRec -> Partition -> bool) : State -> State -> Prop :=
+| apply_step : forall s p w,
+    In w (writes s p) -> ApplyStep acc s (apply_write_with acc s p w).
+
+Inductive RecoverStep : State -> State -> Prop :=
+| recover_step : forall s c p,
+    alive s c = true -> Held s c p -> answer (local s c p) = Unknown ->
+    WriteSettled s p (loc_epoch (local s c p)) ->
+    RecoverStep s (recover s c p).
+
+(** [step] of Step.v with Assign, ApplyWrite and Recover replaced by
+    [AssignA], [ApplyA] and [RecoverA]; the other constructors are copied
+    unchanged. *)
+Inductive next_with (AssignA ApplyA RecoverA : State -> State -> Prop) :
+  State -> State -> Prop :=
+| NW_Produce : forall s p,
+    log s p < MaxOffset -> next_with AssignA ApplyA RecoverA s (produce s p)
+| NW_Rebalance : forall s p oc,
+    oc <> None \/ owner s p <> None -> next_with AssignA ApplyA RecoverA s (rebalance s p oc)
+| NW_Crash : forall s c,
+    alive s c = true -> next_with AssignA ApplyA RecoverA s (crash s c)
+| NW_Restart : forall s c,
+    alive s c = false -> next_with AssignA ApplyA RecoverA s (restart s c)
+| NW_Assign : forall s s',
+    AssignA s s' -> next_with AssignA ApplyA RecoverA s s'
+| NW_Revoke : forall s c p,
+    alive s c = true -> Held s c p ->
+    owner s p <> Some c \/ gen s p <> loc_gen (local s c p) ->
+    next_with AssignA ApplyA RecoverA s (revoke s c p)
+| NW_Fetch : forall s c p,
+    alive s c = true -> Held s c p -> Position s c p < log s p ->
+    length (win (local s c p)) < Window ->
+    next_with AssignA ApplyA RecoverA s (fetch s c p)
+| NW_Begin : forall s c p sl,
+    alive s c = true -> Held s c p ->
+    head_slot (win (local s c p)) = Some sl -> st sl = Pending ->
+    next_with AssignA ApplyA RecoverA s (begin s c p)
+| NW_Succeed : forall s c p sl,
+    alive s c = true -> Held s c p ->
+    head_slot (win (local s c p)) = Some sl -> st sl = Processing ->
+    next_with AssignA ApplyA RecoverA s (succeed s c p)
+| NW_Fail : forall s c p sl,
+    alive s c = true -> Held s c p ->
+    head_slot (win (local s c p)) = Some sl -> st sl = Processing ->
+    next_with AssignA ApplyA RecoverA s (fail s c p)
+| NW_Retry : forall s c p sl,
+    alive s c = true -> Held s c p ->
+    head_slot (win (local s c p)) = Some sl -> st sl = Failed ->
+    tries sl <= MaxRetries ->
+    next_with AssignA ApplyA RecoverA s (retry s c p)
+| NW_DeadLetter : forall s c p sl,
+    alive s c = true -> Held s c p ->
+    head_slot (win (local s c p)) = Some sl -> st sl = Failed ->
+    MaxRetries < tries sl ->
+    next_with AssignA ApplyA RecoverA s (dead_letter s c p)
+| NW_WriteLedger : forall s c p k,
+    alive s c = true -> Held s c p -> writeUpTo (local s c p) = 0 ->
+    1 <= k <= FinishedPrefixLen (win (local s c p)) ->
+    next_with AssignA ApplyA RecoverA s (write_ledger s c p k)
+| NW_ApplyWrite : forall s s',
+    ApplyA s s' -> next_with AssignA ApplyA RecoverA s s'
+| NW_AbortWrite : forall s p w,
+    In w (writes s p) -> ~ AwaitsAnswer s w p ->
+    next_with AssignA ApplyA RecoverA s (abort_write s p w)
+| NW_LoseAnswer : forall s c p,
+    alive s c = true -> Held s c p -> writeUpTo (local s c p) <> 0 ->
+    answer (local s c p) <> Unknown ->
+    next_with AssignA ApplyA RecoverA s (lose_answer s c p)
+| NW_Recover : forall s s',
+    RecoverA s s' -> next_with AssignA ApplyA RecoverA s s'
+| NW_Commit : forall s c p,
+    alive s c = true -> Held s c p -> answer (local s c p) = Committed ->
+    next_with AssignA ApplyA RecoverA s (commit s c p)
+| NW_CommitRejected : forall s c p,
+    alive s c = true -> Held s c p -> answer (local s c p) = Rejected ->
+    next_with AssignA ApplyA RecoverA s (commit_rejected s c p)
+| NW_CommitBroker : forall s c p,
+    alive s c = true -> Held s c p -> owner s p = Some c ->
+    gen s p = loc_gen (local s c p) -> brokerOffset s p <> base (local s c p) ->
+    next_with AssignA ApplyA RecoverA s (commit_broker s c p)
+| NW_PublishDeadLetter : forall s p,
+    length (dlqTopic s p) < length (dlq (ledger s p)) ->
+    next_with AssignA ApplyA RecoverA s (publish_dead_letter s p).
+
+Inductive ReachableWith (AssignA ApplyA RecoverA : State -> State -> Prop) : State -> Prop :=
+| reachable_with_init : ReachableWith AssignA ApplyA RecoverA init
+| reachable_with_step : forall s s',
+    ReachableWith AssignA ApplyA RecoverA s -> next_with AssignA ApplyA RecoverA s s' ->
+    ReachableWith AssignA ApplyA RecoverA s'.
+
+(** [Next == NextWith(Assign, Succeed, WriteLedger, ApplyWrite, Recover)]. *)
+Lemma next_with_dcsm : forall s s',
+  step s s' <-> next_with AssignStep (ApplyStep commit_accepted_b) RecoverStep s s'.
+Proof using.
+  intros s s'; split.
+  - intros Hs; destruct Hs;
+      first [ apply NW_Assign; constructor; assumption
+            | apply NW_ApplyWrite; constructor; assumption
+            | apply NW_Recover; constructor; assumption
+            | econstructor; eassumption ].
+  - intros Hs; destruct Hs as [| | | | s s' Ha | | | | | | | | | s s' Ha | | | s s' Ha | | | |];
+      try (destruct Ha); econstructor; eassumption.
+Qed.
+
+(** The mutants' acceptance tests and actions. *)
+
+(** [Unchecked(w, p) == TRUE]. *)
+Definition unchecked (s : State) (w : WriteRec) (p : Partition) : bool := true.
+
+(** [EpochOnly(w, p) == w.epoch = ledger[p].epoch]. *)
+Definition epoch_only (s : State) (w : WriteRec) (p : Partition) : bool :=
+  Nat.eqb (wr_epoch w) (epoch (ledger s p)).
 
 (** [AssignUnfenced]: reads where to resume, fences nothing; the token 1 only
     marks the partition as held. *)
 Definition assign_unfenced (s : State) (c : Consumer) (p : Partition) : State :=
-  set_local_cp s c p (mkLocal 1 (gen s p) (next (ledger s p)) []).
+  set_local_cp s c p (mkLocal 1 (gen s p) (next (ledger s p)) [] 0 NoAnswer).
 
-(** [CommitUnchecked]: next, effects and dlq as in Commit; epoch and writer
-    untouched. *)
-Definition commit_unchecked_ledger (L : LedgerRec) (l : LocalRec) (k : nat) : LedgerRec :=
-  mkLedger (base l + k) (epoch L) (writer L)
-    (effects L ++ OffsetsIn (base l) (win l) k Done)
-    (dlq L ++ OffsetsIn (base l) (win l) k DeadLettered).
-
-Definition commit_unchecked (s : State) (c : Consumer) (p : Partition) (k : nat) : State :=
-  let l := local s c p in
-  set_local_cp (set_ledger s (upd_p (ledger s) p (commit_unchecked_ledger (ledger s p) l k)))
-    c p (commit_local l k).
-
-(** [step] of Step.v with Assign and Commit swapped; the other constructors
-    are copied unchanged. *)
-Inductive step : State -> State -> Prop :=
-| Produce : forall s p,
-    log s p < MaxOffset -> step s (produce s p)
-| Rebalance : forall s p oc,
-    oc <> None \/ owner s p <> None -> step s (rebalance s p oc)
-| Crash : forall s c,
-    alive s c = true -> step s (crash s c)
-| Restart : forall s c,
-    alive s c = false -> step s (restart s c)
-| AssignUnfenced : forall s c p,
+Inductive AssignUnfencedStep : State -> State -> Prop :=
+| assign_unfenced_step : forall s c p,
     alive s c = true -> owner s p = Some c -> ~ Held s c p ->
-    step s (assign_unfenced s c p)
-| Revoke : forall s c p,
-    alive s c = true -> Held s c p ->
-    owner s p <> Some c \/ gen s p <> loc_gen (local s c p) ->
-    step s (revoke s c p)
-| Fetch : forall s c p,
-    alive s c = true -> Held s c p -> Position s c p < log s p ->
-    length (win (local s c p)) < Window ->
-    step s (fetch s c p)
-| Begin : forall s c p sl,
-    alive s c = true -> Held s c p ->
-    head_slot (win (local s c p)) = Some sl -> st sl = Pending ->
-    step s (begin s c p)
-| Succeed : forall s c p sl,
-    alive s c = true -> Held s c p ->
-    head_slot (win (local s c p)) = Some sl -> st sl = Processing ->
-    step s (succeed s c p)
-| Fail : forall s c p sl,
-    alive s c = true -> Held s c p ->
-    head_slot (win (local s c p)) = Some sl -> st sl = Processing ->
-    step s (fail s c p)
-| Retry : forall s c p sl,
-    alive s c = true -> Held s c p ->
-    head_slot (win (local s c p)) = Some sl -> st sl = Failed ->
-    tries sl <= MaxRetries ->
-    step s (retry s c p)
-| DeadLetter : forall s c p sl,
-    alive s c = true -> Held s c p ->
-    head_slot (win (local s c p)) = Some sl -> st sl = Failed ->
-    MaxRetries < tries sl ->
-    step s (dead_letter s c p)
-| CommitUnchecked : forall s c p k,
-    alive s c = true -> Held s c p ->
-    1 <= k <= FinishedPrefixLen (win (local s c p)) ->
-    step s (commit_unchecked s c p k)
-| CommitRejected : forall s c p,
-    alive s c = true -> Held s c p -> ~ CommitAccepted s c p ->
-    0 < FinishedPrefixLen (win (local s c p)) ->
-    step s (commit_rejected s c p)
-| CommitBroker : forall s c p,
-    alive s c = true -> Held s c p -> owner s p = Some c ->
-    gen s p = loc_gen (local s c p) -> brokerOffset s p <> base (local s c p) ->
-    step s (commit_broker s c p)
-| PublishDeadLetter : forall s p,
-    length (dlqTopic s p) < length (dlq (ledger s p)) ->
-    step s (publish_dead_letter s p).
+    AssignUnfencedStep s (assign_unfenced s c p).
 
-Inductive Reachable : State -> Prop :=
-| reachable_init : Reachable init
-| reachable_step : forall s s', Reachable s -> step s s' -> Reachable s'.
+(** [ResendBlind]: on Unknown, the same write again at once, and wait for
+    its answer. *)
+Definition resend_write (c : Consumer) (l : LocalRec) : WriteRec :=
+  let k := writeUpTo l - base l in
+  mkWrite c (loc_epoch l) (base l) (writeUpTo l)
+    (OffsetsIn (base l) (win l) k Done) (OffsetsIn (base l) (win l) k DeadLettered).
 
+Definition resend_blind (s : State) (c : Consumer) (p : Partition) : State :=
+  let l := local s c p in
+  set_local_cp (set_writes s (upd_p (writes s) p (resend_write c l :: writes s p))) c p
+    (with_answer l NoAnswer).
+
+Inductive ResendBlindStep : State -> State -> Prop :=
+| resend_blind_step : forall s c p,
+    alive s c = true -> Held s c p -> answer (local s c p) = Unknown ->
+    ResendBlindStep s (resend_blind s c p).
+
+End NextWith.
+
+Module NoFencing.
+Definition step `{Params} := next_with AssignUnfencedStep (ApplyStep unchecked) RecoverStep.
+Definition Reachable `{Params} := ReachableWith AssignUnfencedStep (ApplyStep unchecked) RecoverStep.
 End NoFencing.
-End NoFencing.
-
-(** ** NoCommitCheck: the DCSM whose ledger accepts every commit *)
 
 Module NoCommitCheck.
-Section NoCommitCheck.
-Context {params : Params}.
-
-(** Commit without [CommitAccepted], same post-state.  Every DCSM Commit is
-    such a commit, so the mutant's relation is [step] plus this one. *)
-Inductive step : State -> State -> Prop :=
-| dcsm_step : forall s s', Step.step s s' -> step s s'
-| CommitUnchecked : forall s c p k,
-    alive s c = true -> Held s c p ->
-    1 <= k <= FinishedPrefixLen (win (local s c p)) ->
-    step s (commit s c p k).
-
-Inductive Reachable : State -> Prop :=
-| reachable_init : Reachable init
-| reachable_step : forall s s', Reachable s -> step s s' -> Reachable s'.
-
+Definition step `{Params} := next_with AssignStep (ApplyStep unchecked) RecoverStep.
+Definition Reachable `{Params} := ReachableWith AssignStep (ApplyStep unchecked) RecoverStep.
 End NoCommitCheck.
-End NoCommitCheck.
+
+Module UnknownResends.
+Definition step `{Params} := next_with AssignStep (ApplyStep epoch_only) ResendBlindStep.
+Definition Reachable `{Params} := ReachableWith AssignStep (ApplyStep epoch_only) ResendBlindStep.
+End UnknownResends.
 
 (** ** The concrete instance *)
 
@@ -139,7 +203,7 @@ Proof. decide equality. Defined.
 Definition bool_eq_dec (x y : bool) : {x = y} + {x <> y}.
 Proof. decide equality. Defined.
 
-(** Bounds as small as the trace allows: one offset, a window of one slot. *)
+(** Bounds as small as the traces allow: one offset, a window of one slot. *)
 #[local] Instance zombie_params : Params := {|
   Partition := unit;
   Consumer := bool;
@@ -157,9 +221,11 @@ Definition c2 : Consumer := false.
 (** Every guard on a trace is a closed computation. *)
 Ltac trace_guard :=
   vm_compute; first [reflexivity | discriminate | lia | tauto |
-                     (left; discriminate) | (intros H; apply H; reflexivity)].
+                     (left; reflexivity) | (left; discriminate) |
+                     (intros H; apply H; reflexivity) |
+                     (intros (H & _); discriminate)].
 
-(** The two commits at the end of a trace put offset 0 in [effects] twice. *)
+(** Offset 0 committed twice. *)
 Lemma effects_twice_violates : forall s,
   effects (ledger s p0) = [0; 0] -> ~ NoDuplicateInv s.
 Proof.
@@ -167,10 +233,14 @@ Proof.
   inversion Hnd as [| x l Hx _]; apply Hx; left; reflexivity.
 Qed.
 
-(** ** The NoFencing trace *)
+(** ** The zombie trace, in NoFencing and in NoCommitCheck
+
+    c1 is assigned and processes offset 0; a rebalance gives the partition
+    to c2, which is assigned, processes offset 0, writes it, has it applied
+    and takes the answer (Commit); zombie c1 then writes offset 0 too, and
+    the database applies it. *)
 
 Module NoFencingTrace.
-Import NoFencing.
 
 Definition s1 := produce init p0.
 Definition s2 := rebalance s1 p0 (Some c1).   (* the coordinator gives p0 to c1 *)
@@ -183,43 +253,49 @@ Definition s8 := assign_unfenced s7 c2 p0.    (* c2 resumes at next = 0 *)
 Definition s9 := fetch s8 c2 p0.
 Definition s10 := begin s9 c2 p0.
 Definition s11 := succeed s10 c2 p0.
-Definition s12 := commit_unchecked s11 c2 p0 1. (* c2 commits offset 0: next = 1 *)
-Definition s13 := commit_unchecked s12 c1 p0 1. (* zombie c1 commits offset 0 again *)
+Definition w2 := write_of c2 (local s11 c2 p0) 1.
+Definition s12 := write_ledger s11 c2 p0 1.   (* c2 sends offset 0 *)
+Definition s13 := apply_write_with unchecked s12 p0 w2.  (* applied: next = 1 *)
+Definition s14 := commit s13 c2 p0.           (* c2 takes LedgerCommitted *)
+Definition w1 := write_of c1 (local s14 c1 p0) 1.
+Definition s15 := write_ledger s14 c1 p0 1.   (* zombie c1 sends offset 0 *)
+Definition s16 := apply_write_with unchecked s15 p0 w1.  (* applied again *)
 
-Lemma trace_reachable : Reachable s13.
+Lemma trace_reachable : NoFencing.Reachable s16.
 Proof.
-  apply (reachable_step s12); [| apply CommitUnchecked; trace_guard].
-  apply (reachable_step s11); [| apply CommitUnchecked; trace_guard].
-  apply (reachable_step s10); [| eapply Succeed; trace_guard].
-  apply (reachable_step s9); [| eapply Begin; trace_guard].
-  apply (reachable_step s8); [| apply Fetch; trace_guard].
-  apply (reachable_step s7); [| apply AssignUnfenced; trace_guard].
-  apply (reachable_step s6); [| apply Rebalance; trace_guard].
-  apply (reachable_step s5); [| eapply Succeed; trace_guard].
-  apply (reachable_step s4); [| eapply Begin; trace_guard].
-  apply (reachable_step s3); [| apply Fetch; trace_guard].
-  apply (reachable_step s2); [| apply AssignUnfenced; trace_guard].
-  apply (reachable_step s1); [| apply Rebalance; trace_guard].
-  apply (reachable_step init); [| apply Produce; trace_guard].
-  apply reachable_init.
+  unfold NoFencing.Reachable.
+  apply (reachable_with_step _ _ _ s15); [| apply NW_ApplyWrite; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s14); [| apply NW_WriteLedger; trace_guard].
+  apply (reachable_with_step _ _ _ s13); [| apply NW_Commit; trace_guard].
+  apply (reachable_with_step _ _ _ s12); [| apply NW_ApplyWrite; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s11); [| apply NW_WriteLedger; trace_guard].
+  apply (reachable_with_step _ _ _ s10); [| eapply NW_Succeed; trace_guard].
+  apply (reachable_with_step _ _ _ s9); [| eapply NW_Begin; trace_guard].
+  apply (reachable_with_step _ _ _ s8); [| apply NW_Fetch; trace_guard].
+  apply (reachable_with_step _ _ _ s7); [| apply NW_Assign; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s6); [| apply NW_Rebalance; trace_guard].
+  apply (reachable_with_step _ _ _ s5); [| eapply NW_Succeed; trace_guard].
+  apply (reachable_with_step _ _ _ s4); [| eapply NW_Begin; trace_guard].
+  apply (reachable_with_step _ _ _ s3); [| apply NW_Fetch; trace_guard].
+  apply (reachable_with_step _ _ _ s2); [| apply NW_Assign; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s1); [| apply NW_Rebalance; trace_guard].
+  apply (reachable_with_step _ _ _ init); [| apply NW_Produce; trace_guard].
+  apply reachable_with_init.
 Qed.
 
-Lemma trace_effects : effects (ledger s13 p0) = [0; 0].
-Proof. reflexivity. Qed.
+Lemma trace_effects : effects (ledger s16 p0) = [0; 0].
+Proof. vm_compute; reflexivity. Qed.
 
 End NoFencingTrace.
 
 Theorem no_fencing_mutant_violates_NoDuplicateInv :
-  NoFencing.Reachable NoFencingTrace.s13 /\ ~ NoDuplicateInv NoFencingTrace.s13.
+  NoFencing.Reachable NoFencingTrace.s16 /\ ~ NoDuplicateInv NoFencingTrace.s16.
 Proof.
   split; [exact NoFencingTrace.trace_reachable |].
   apply effects_twice_violates, NoFencingTrace.trace_effects.
 Qed.
 
-(** ** The NoCommitCheck trace: the same, with the DCSM's fencing Assign *)
-
 Module NoCommitCheckTrace.
-Import NoCommitCheck.
 
 Definition s1 := produce init p0.
 Definition s2 := rebalance s1 p0 (Some c1).
@@ -232,41 +308,120 @@ Definition s8 := assign s7 c2 p0.             (* c2 fences: epoch 2, base 0 *)
 Definition s9 := fetch s8 c2 p0.
 Definition s10 := begin s9 c2 p0.
 Definition s11 := succeed s10 c2 p0.
-Definition s12 := commit s11 c2 p0 1.         (* accepted, as in the DCSM *)
-Definition s13 := commit s12 c1 p0 1.         (* stale epoch 1, base 0 < next 1 *)
+Definition w2 := write_of c2 (local s11 c2 p0) 1.
+Definition s12 := write_ledger s11 c2 p0 1.
+Definition s13 := apply_write_with unchecked s12 p0 w2.  (* epoch 2, expects 0: as in the DCSM *)
+Definition s14 := commit s13 c2 p0.
+Definition w1 := write_of c1 (local s14 c1 p0) 1.
+Definition s15 := write_ledger s14 c1 p0 1.   (* stale epoch 1, expects 0 < next 1 *)
+Definition s16 := apply_write_with unchecked s15 p0 w1.
 
-Lemma trace_reachable : Reachable s13.
+Lemma trace_reachable : NoCommitCheck.Reachable s16.
 Proof.
-  apply (reachable_step s12); [| apply CommitUnchecked; trace_guard].
-  apply (reachable_step s11); [| apply dcsm_step, Commit; trace_guard].
-  apply (reachable_step s10); [| apply dcsm_step; eapply Succeed; trace_guard].
-  apply (reachable_step s9); [| apply dcsm_step; eapply Begin; trace_guard].
-  apply (reachable_step s8); [| apply dcsm_step, Fetch; trace_guard].
-  apply (reachable_step s7); [| apply dcsm_step, Assign; trace_guard].
-  apply (reachable_step s6); [| apply dcsm_step, Rebalance; trace_guard].
-  apply (reachable_step s5); [| apply dcsm_step; eapply Succeed; trace_guard].
-  apply (reachable_step s4); [| apply dcsm_step; eapply Begin; trace_guard].
-  apply (reachable_step s3); [| apply dcsm_step, Fetch; trace_guard].
-  apply (reachable_step s2); [| apply dcsm_step, Assign; trace_guard].
-  apply (reachable_step s1); [| apply dcsm_step, Rebalance; trace_guard].
-  apply (reachable_step init); [| apply dcsm_step, Produce; trace_guard].
-  apply reachable_init.
+  unfold NoCommitCheck.Reachable.
+  apply (reachable_with_step _ _ _ s15); [| apply NW_ApplyWrite; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s14); [| apply NW_WriteLedger; trace_guard].
+  apply (reachable_with_step _ _ _ s13); [| apply NW_Commit; trace_guard].
+  apply (reachable_with_step _ _ _ s12); [| apply NW_ApplyWrite; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s11); [| apply NW_WriteLedger; trace_guard].
+  apply (reachable_with_step _ _ _ s10); [| eapply NW_Succeed; trace_guard].
+  apply (reachable_with_step _ _ _ s9); [| eapply NW_Begin; trace_guard].
+  apply (reachable_with_step _ _ _ s8); [| apply NW_Fetch; trace_guard].
+  apply (reachable_with_step _ _ _ s7); [| apply NW_Assign; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s6); [| apply NW_Rebalance; trace_guard].
+  apply (reachable_with_step _ _ _ s5); [| eapply NW_Succeed; trace_guard].
+  apply (reachable_with_step _ _ _ s4); [| eapply NW_Begin; trace_guard].
+  apply (reachable_with_step _ _ _ s3); [| apply NW_Fetch; trace_guard].
+  apply (reachable_with_step _ _ _ s2); [| apply NW_Assign; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s1); [| apply NW_Rebalance; trace_guard].
+  apply (reachable_with_step _ _ _ init); [| apply NW_Produce; trace_guard].
+  apply reachable_with_init.
 Qed.
 
-Lemma trace_effects : effects (ledger s13 p0) = [0; 0].
-Proof. reflexivity. Qed.
+Lemma trace_effects : effects (ledger s16 p0) = [0; 0].
+Proof. vm_compute; reflexivity. Qed.
 
-(** In the DCSM the zombie's last commit is refused (its epoch is not the
-    ledger's, its base not the ledger's next): only CommitRejected is
-    enabled for it, so s13 is not reachable there. *)
-Lemma zombie_commit_not_accepted : ~ CommitAccepted s12 c1 p0.
+(** In the DCSM c2's write is accepted (so s13 is the DCSM's ApplyWrite
+    too) and the zombie's is refused (its epoch is not the ledger's, and it
+    does not expect the ledger's next): ApplyWrite answers it Rejected and
+    s16 is not reached. *)
+Lemma owner_write_accepted : CommitAccepted s12 w2 p0.
+Proof. vm_compute; split; reflexivity. Qed.
+
+Lemma zombie_commit_not_accepted : ~ CommitAccepted s15 w1 p0.
 Proof. vm_compute; intros [H _]; discriminate. Qed.
 
 End NoCommitCheckTrace.
 
 Theorem no_commit_check_mutant_violates_NoDuplicateInv :
-  NoCommitCheck.Reachable NoCommitCheckTrace.s13 /\ ~ NoDuplicateInv NoCommitCheckTrace.s13.
+  NoCommitCheck.Reachable NoCommitCheckTrace.s16 /\ ~ NoDuplicateInv NoCommitCheckTrace.s16.
 Proof.
   split; [exact NoCommitCheckTrace.trace_reachable |].
   apply effects_twice_violates, NoCommitCheckTrace.trace_effects.
+Qed.
+
+(** ** The lost-answer trace, in UnknownResends
+
+    One consumer, no rebalance: c1 is assigned, processes offset 0 and
+    writes it; the connection drops (LoseAnswer) and the database applies
+    the write anyway (no answer: c1 awaits none); c1 sends the same write
+    again without reading the row, and the database, which checks the epoch
+    alone, applies it again. *)
+
+Module UnknownResendsTrace.
+
+Definition s1 := produce init p0.
+Definition s2 := rebalance s1 p0 (Some c1).
+Definition s3 := assign s2 c1 p0.             (* epoch 1, base 0 *)
+Definition s4 := fetch s3 c1 p0.
+Definition s5 := begin s4 c1 p0.
+Definition s6 := succeed s5 c1 p0.
+Definition w := write_of c1 (local s6 c1 p0) 1.
+Definition s7 := write_ledger s6 c1 p0 1.     (* WriteLedger(p0, 1, 0, 1) *)
+Definition s8 := lose_answer s7 c1 p0.        (* LedgerUnknown *)
+Definition s9 := apply_write_with epoch_only s8 p0 w.    (* applied: next = 1 *)
+Definition w' := resend_write c1 (local s9 c1 p0).
+Definition s10 := resend_blind s9 c1 p0.      (* the same write, sent blind *)
+Definition s11 := apply_write_with epoch_only s10 p0 w'. (* epoch 1 = 1: applied again *)
+
+Lemma trace_reachable : UnknownResends.Reachable s11.
+Proof.
+  unfold UnknownResends.Reachable.
+  apply (reachable_with_step _ _ _ s10); [| apply NW_ApplyWrite; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s9); [| apply NW_Recover; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s8); [| apply NW_ApplyWrite; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s7); [| apply NW_LoseAnswer; trace_guard].
+  apply (reachable_with_step _ _ _ s6); [| apply NW_WriteLedger; trace_guard].
+  apply (reachable_with_step _ _ _ s5); [| eapply NW_Succeed; trace_guard].
+  apply (reachable_with_step _ _ _ s4); [| eapply NW_Begin; trace_guard].
+  apply (reachable_with_step _ _ _ s3); [| apply NW_Fetch; trace_guard].
+  apply (reachable_with_step _ _ _ s2); [| apply NW_Assign; constructor; trace_guard].
+  apply (reachable_with_step _ _ _ s1); [| apply NW_Rebalance; trace_guard].
+  apply (reachable_with_step _ _ _ init); [| apply NW_Produce; trace_guard].
+  apply reachable_with_init.
+Qed.
+
+Lemma trace_effects : effects (ledger s11 p0) = [0; 0].
+Proof. vm_compute; reflexivity. Qed.
+
+(** The resent write is the first one again, and in the DCSM it would be
+    refused: it expects next 0, the row is at 1.  The DCSM's Recover reads
+    the row instead and decides Committed (the row is at the write's upTo
+    under c1's epoch). *)
+Lemma resend_is_same_write : w' = w.
+Proof. vm_compute; reflexivity. Qed.
+
+Lemma resend_not_accepted : ~ CommitAccepted s10 w' p0.
+Proof. vm_compute; intros [_ H]; discriminate. Qed.
+
+Lemma recover_decides_committed : RecoverDecision (local s9 c1 p0) (ledger s9 p0) = Committed.
+Proof. vm_compute; reflexivity. Qed.
+
+End UnknownResendsTrace.
+
+Theorem unknown_resends_mutant_violates_NoDuplicateInv :
+  UnknownResends.Reachable UnknownResendsTrace.s11 /\ ~ NoDuplicateInv UnknownResendsTrace.s11.
+Proof.
+  split; [exact UnknownResendsTrace.trace_reachable |].
+  apply effects_twice_violates, UnknownResendsTrace.trace_effects.
 Qed.

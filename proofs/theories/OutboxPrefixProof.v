@@ -60,15 +60,36 @@ Lemma outbox_prefix_inv_DeadLetter : forall s c p,
   IInv s -> OutboxPrefixInv (dead_letter s c p).
 Proof using. intros s c p H; apply H. Qed.
 
-(** A commit only appends to the outbox. *)
-Lemma outbox_prefix_inv_Commit : forall s c p k,
-  IInv s -> OutboxPrefixInv (commit s c p k).
+Lemma outbox_prefix_inv_WriteLedger : forall s c p k,
+  IInv s -> OutboxPrefixInv (write_ledger s c p k).
+Proof using. intros s c p k H; apply H. Qed.
+
+(** An applied write only appends to the outbox. *)
+Lemma outbox_prefix_inv_ApplyWrite : forall s p w,
+  IInv s -> OutboxPrefixInv (apply_write s p w).
 Proof using.
-  intros s c p k H q; cbn.
-  destruct (upd_p_cases (ledger s) p (commit_ledger (ledger s p) (local s c p) k) q)
+  intros s p w H q; unfold apply_write; rewrite apply_write_ledger, apply_write_dlqTopic.
+  destruct (commit_accepted_b s w p); [| apply H].
+  destruct (upd_p_cases (ledger s) p (apply_ledger (ledger s p) w) q)
     as [[-> ->] | [_ ->]]; [| apply H].
   apply prefix_app_r, H.
 Qed.
+
+Lemma outbox_prefix_inv_AbortWrite : forall s p w,
+  IInv s -> OutboxPrefixInv (abort_write s p w).
+Proof using. intros s p w H; apply H. Qed.
+
+Lemma outbox_prefix_inv_LoseAnswer : forall s c p,
+  IInv s -> OutboxPrefixInv (lose_answer s c p).
+Proof using. intros s c p H; apply H. Qed.
+
+Lemma outbox_prefix_inv_Recover : forall s c p,
+  IInv s -> OutboxPrefixInv (recover s c p).
+Proof using. intros s c p H; apply H. Qed.
+
+Lemma outbox_prefix_inv_Commit : forall s c p,
+  IInv s -> OutboxPrefixInv (commit s c p).
+Proof using. intros s c p H; apply H. Qed.
 
 Lemma outbox_prefix_inv_CommitRejected : forall s c p,
   IInv s -> OutboxPrefixInv (commit_rejected s c p).
@@ -110,6 +131,11 @@ Proof using.
   - apply outbox_prefix_inv_Fail; assumption.
   - apply outbox_prefix_inv_Retry; assumption.
   - apply outbox_prefix_inv_DeadLetter; assumption.
+  - apply outbox_prefix_inv_WriteLedger; assumption.
+  - apply outbox_prefix_inv_ApplyWrite; assumption.
+  - apply outbox_prefix_inv_AbortWrite; assumption.
+  - apply outbox_prefix_inv_LoseAnswer; assumption.
+  - apply outbox_prefix_inv_Recover; assumption.
   - apply outbox_prefix_inv_Commit; assumption.
   - apply outbox_prefix_inv_CommitRejected; assumption.
   - apply outbox_prefix_inv_CommitBroker; assumption.

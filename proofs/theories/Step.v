@@ -2,9 +2,12 @@
 
     One constructor of [step] per TLA+ action, named after it.  Each action's
     post-state is a function of the pre-state and the action's arguments;
-    the constructor's premises are the action's enabling conditions. *)
+    the constructor's premises are the action's enabling conditions.  The
+    ledger write is the split one of spec/DCSM.tla with SplitWrite = TRUE:
+    WriteLedger, ApplyWrite, AbortWrite, LoseAnswer, Recover, Commit and
+    CommitRejected (Atomic.v relates WriteAndAnswer to them). *)
 
-From Coq Require Import List Arith.
+From Coq Require Import List Arith Bool.
 Import ListNotations.
 From DCSM Require Import State.
 
@@ -63,7 +66,11 @@ Context {params : Params}.
 (** [local' = [local EXCEPT ![c][p].win = w]]. *)
 Definition set_win (s : State) (c : Consumer) (p : Partition) (w : list Slot) :=
   let l := local s c p in
-  set_local_cp s c p (mkLocal (loc_epoch l) (loc_gen l) (base l) w).
+  set_local_cp s c p (mkLocal (loc_epoch l) (loc_gen l) (base l) w (writeUpTo l) (answer l)).
+
+(** [[l EXCEPT !.answer = a]]. *)
+Definition with_answer (l : LocalRec) (a : Answer) : LocalRec :=
+  mkLocal (loc_epoch l) (loc_gen l) (base l) (win l) (writeUpTo l) a.
 
 Definition produce (s : State) (p : Partition) : State :=
   set_log s (upd_p (log s) p (S (log s p))).
@@ -84,7 +91,7 @@ Definition fence (L : LedgerRec) : LedgerRec :=
 Definition assign (s : State) (c : Consumer) (p : Partition) : State :=
   let L := ledger s p in
   set_local_cp (set_ledger s (upd_p (ledger s) p (fence L))) c p
-    (mkLocal (S (epoch L)) (gen s p) (next L) []).
+    (mkLocal (S (epoch L)) (gen s p) (next L) [] 0 NoAnswer).
 
 Definition revoke (s : State) (c : Consumer) (p : Partition) : State :=
   set_local_cp s c p NotHeld.
@@ -107,19 +114,95 @@ Definition retry (s : State) (c : Consumer) (p : Partition) : State :=
 Definition dead_letter (s : State) (c : Consumer) (p : Partition) : State :=
   set_win s c p (map_head (set_st DeadLettered) (win (local s c p))).
 
-(** The ledger row after committing the first [k] slots of [l]. *)
-Definition commit_ledger (L : LedgerRec) (l : LocalRec) (k : nat) : LedgerRec :=
-  mkLedger (base l + k) (epoch L) (loc_epoch l)
-    (effects L ++ OffsetsIn (base l) (win l) k Done)
-    (dlq L ++ OffsetsIn (base l) (win l) k DeadLettered).
+(** ** The ledger write *)
 
-Definition commit_local (l : LocalRec) (k : nat) : LocalRec :=
-  mkLocal (loc_epoch l) (loc_gen l) (base l + k) (skipn k (win l)).
+(** The write [WriteRec(c, l.epoch, l.base, l.base + k, OffsetsIn(.., Done),
+    OffsetsIn(.., DeadLettered))] of WriteLedger. *)
+Definition write_of (c : Consumer) (l : LocalRec) (k : nat) : WriteRec :=
+  mkWrite c (loc_epoch l) (base l) (base l + k)
+    (OffsetsIn (base l) (win l) k Done) (OffsetsIn (base l) (win l) k DeadLettered).
 
-Definition commit (s : State) (c : Consumer) (p : Partition) (k : nat) : State :=
+(** [CommitAccepted(w, p)]: the ledger's acceptance test. *)
+Definition CommitAccepted (s : State) (w : WriteRec) (p : Partition) : Prop :=
+  wr_epoch w = epoch (ledger s p) /\ expectedNext w = next (ledger s p).
+
+(** The same test as a boolean, for the [IF] of ApplyWrite
+    (Step.commit_accepted_b_spec). *)
+Definition commit_accepted_b (s : State) (w : WriteRec) (p : Partition) : bool :=
+  Nat.eqb (wr_epoch w) (epoch (ledger s p)) && Nat.eqb (expectedNext w) (next (ledger s p)).
+
+(** [AwaitsAnswer(w, p)]: the sender still holds the write's epoch and
+    waits for the answer. *)
+Definition AwaitsAnswer (s : State) (w : WriteRec) (p : Partition) : Prop :=
+  loc_epoch (local s (wr_c w) p) = wr_epoch w /\
+  writeUpTo (local s (wr_c w) p) <> 0 /\
+  answer (local s (wr_c w) p) = NoAnswer.
+
+Definition awaits_answer_b (s : State) (w : WriteRec) (p : Partition) : bool :=
+  let l := local s (wr_c w) p in
+  Nat.eqb (loc_epoch l) (wr_epoch w) && negb (Nat.eqb (writeUpTo l) 0) &&
+  (if answer_eq_dec (answer l) NoAnswer then true else false).
+
+(** [WriteSettled(p, e)]: no write of epoch [e] is unsettled. *)
+Definition WriteSettled (s : State) (p : Partition) (e : nat) : Prop :=
+  forall w, In w (writes s p) -> wr_epoch w <> e.
+
+(** [writes' = [writes EXCEPT ![p] = @ \cup {w}]] and [local' = [local
+    EXCEPT ![c][p].writeUpTo = upTo]]. *)
+Definition write_ledger (s : State) (c : Consumer) (p : Partition) (k : nat) : State :=
   let l := local s c p in
-  set_local_cp (set_ledger s (upd_p (ledger s) p (commit_ledger (ledger s p) l k))) c p
-    (commit_local l k).
+  set_local_cp (set_writes s (upd_p (writes s) p (write_of c l k :: writes s p))) c p
+    (mkLocal (loc_epoch l) (loc_gen l) (base l) (win l) (base l + k) (answer l)).
+
+(** The row after an applied write. *)
+Definition apply_ledger (L : LedgerRec) (w : WriteRec) : LedgerRec :=
+  mkLedger (upTo w) (epoch L) (wr_epoch w) (effects L ++ wr_effects w) (dlq L ++ wr_dlq w).
+
+(** [ApplyWriteWith(p, w, AcceptA)]: [w] leaves [writes] ([remove] drops
+    every copy: [writes[p] \ {w}]); the row is updated iff [acc] accepts;
+    the sender gets the answer iff it awaits one. *)
+Definition apply_write_with (acc : State -> WriteRec -> Partition -> bool)
+    (s : State) (p : Partition) (w : WriteRec) : State :=
+  let ok := acc s w p in
+  let s1 := mkState (log s) (owner s) (gen s) (alive s) (brokerOffset s)
+              (if ok then upd_p (ledger s) p (apply_ledger (ledger s p) w) else ledger s)
+              (dlqTopic s) (upd_p (writes s) p (remove write_eq_dec w (writes s p)))
+              (local s) in
+  if awaits_answer_b s w p
+  then set_local_cp s1 (wr_c w) p
+         (with_answer (local s (wr_c w) p) (if ok then Committed else Rejected))
+  else s1.
+
+(** [ApplyWrite(p, w) == ApplyWriteWith(p, w, CommitAccepted)]. *)
+Definition apply_write (s : State) (p : Partition) (w : WriteRec) : State :=
+  apply_write_with commit_accepted_b s p w.
+
+Definition abort_write (s : State) (p : Partition) (w : WriteRec) : State :=
+  set_writes s (upd_p (writes s) p (remove write_eq_dec w (writes s p))).
+
+Definition lose_answer (s : State) (c : Consumer) (p : Partition) : State :=
+  set_local_cp s c p (with_answer (local s c p) Unknown).
+
+(** [RecoverDecision(l, row)]. *)
+Definition RecoverDecision (l : LocalRec) (row : LedgerRec) : Answer :=
+  if Nat.eqb (epoch row) (loc_epoch l) && Nat.eqb (next row) (writeUpTo l) then Committed
+  else if Nat.eqb (epoch row) (loc_epoch l) && Nat.eqb (next row) (base l) then NoAnswer
+  else Rejected.
+
+Definition recover (s : State) (c : Consumer) (p : Partition) : State :=
+  let l := local s c p in
+  let d := RecoverDecision l (ledger s p) in
+  set_local_cp s c p
+    (mkLocal (loc_epoch l) (loc_gen l) (base l) (win l)
+       (match d with NoAnswer => 0 | _ => writeUpTo l end) d).
+
+(** Commit: the window drops its first [k = writeUpTo - base] slots. *)
+Definition commit_local (l : LocalRec) : LocalRec :=
+  mkLocal (loc_epoch l) (loc_gen l) (writeUpTo l) (skipn (writeUpTo l - base l) (win l))
+    0 NoAnswer.
+
+Definition commit (s : State) (c : Consumer) (p : Partition) : State :=
+  set_local_cp s c p (commit_local (local s c p)).
 
 Definition commit_rejected (s : State) (c : Consumer) (p : Partition) : State :=
   set_local_cp s c p NotHeld.
@@ -134,9 +217,20 @@ Definition publish_dead_letter (s : State) (p : Partition) : State :=
     (upd_p (dlqTopic s) p
        (dlqTopic s p ++ [nth (length (dlqTopic s p)) (dlq (ledger s p)) 0])).
 
-(** [CommitAccepted(c, p)]: the ledger's acceptance test. *)
-Definition CommitAccepted (s : State) (c : Consumer) (p : Partition) : Prop :=
-  loc_epoch (local s c p) = epoch (ledger s p) /\ base (local s c p) = next (ledger s p).
+Lemma commit_accepted_b_spec : forall s w p,
+  commit_accepted_b s w p = true <-> CommitAccepted s w p.
+Proof using.
+  intros s w p; unfold commit_accepted_b, CommitAccepted.
+  rewrite Bool.andb_true_iff, !Nat.eqb_eq; reflexivity.
+Qed.
+
+Lemma awaits_answer_b_spec : forall s w p,
+  awaits_answer_b s w p = true <-> AwaitsAnswer s w p.
+Proof using.
+  intros s w p; unfold awaits_answer_b, AwaitsAnswer.
+  rewrite !Bool.andb_true_iff, Bool.negb_true_iff, Nat.eqb_eq, Nat.eqb_neq.
+  destruct (answer_eq_dec (answer (local s (wr_c w) p)) NoAnswer); intuition congruence.
+Qed.
 
 (** ** Init *)
 
@@ -148,6 +242,7 @@ Definition init : State := {|
   brokerOffset := fun _ => 0;
   ledger := fun _ => mkLedger 0 0 0 [] [];
   dlqTopic := fun _ => [];
+  writes := fun _ => [];
   local := fun _ _ => NotHeld
 |}.
 
@@ -214,17 +309,40 @@ Inductive step : State -> State -> Prop :=
     st sl = Failed ->
     MaxRetries < tries sl ->
     step s (dead_letter s c p)
-| Commit : forall s c p k,
+| WriteLedger : forall s c p k,
     alive s c = true ->
     Held s c p ->
-    CommitAccepted s c p ->
+    writeUpTo (local s c p) = 0 ->
     1 <= k <= FinishedPrefixLen (win (local s c p)) ->
-    step s (commit s c p k)
+    step s (write_ledger s c p k)
+| ApplyWrite : forall s p w,
+    In w (writes s p) ->
+    step s (apply_write s p w)
+| AbortWrite : forall s p w,
+    In w (writes s p) ->
+    ~ AwaitsAnswer s w p ->
+    step s (abort_write s p w)
+| LoseAnswer : forall s c p,
+    alive s c = true ->
+    Held s c p ->
+    writeUpTo (local s c p) <> 0 ->
+    answer (local s c p) <> Unknown ->
+    step s (lose_answer s c p)
+| Recover : forall s c p,
+    alive s c = true ->
+    Held s c p ->
+    answer (local s c p) = Unknown ->
+    WriteSettled s p (loc_epoch (local s c p)) ->
+    step s (recover s c p)
+| Commit : forall s c p,
+    alive s c = true ->
+    Held s c p ->
+    answer (local s c p) = Committed ->
+    step s (commit s c p)
 | CommitRejected : forall s c p,
     alive s c = true ->
     Held s c p ->
-    ~ CommitAccepted s c p ->
-    0 < FinishedPrefixLen (win (local s c p)) ->
+    answer (local s c p) = Rejected ->
     step s (commit_rejected s c p)
 | CommitBroker : forall s c p,
     alive s c = true ->

@@ -1,5 +1,7 @@
 (** * WindowShapeInv: finished slots, then at most one started slot (the
-    head), then untouched Pending slots; retry counts within their bound. *)
+    head), then untouched Pending slots; retry counts within their bound; a
+    write in flight covers a non-empty part of the finished prefix, and only
+    a write in flight has an answer. *)
 
 From Coq Require Import List.
 From DCSM Require Import State Step.
@@ -23,7 +25,10 @@ Definition AfterHeadPending (w : list Slot) : Prop :=
 Definition WindowShapeOK (l : LocalRec) : Prop :=
   Forall SlotOK (win l) /\
   AfterHeadPending (win l) /\
-  (loc_epoch l = 0 -> l = NotHeld).
+  (loc_epoch l = 0 -> l = NotHeld) /\
+  (writeUpTo l = 0 -> answer l = NoAnswer) /\
+  (writeUpTo l <> 0 ->
+     base l < writeUpTo l /\ writeUpTo l <= base l + FinishedPrefixLen (win l)).
 
 Definition WindowShapeInv (s : State) : Prop :=
   forall c p, WindowShapeOK (local s c p).

@@ -10,7 +10,8 @@ Context {params : Params}.
 (** A view that holds nothing is well-shaped. *)
 Lemma window_shape_NotHeld : WindowShapeOK NotHeld.
 Proof using.
-  split; [constructor | split; [constructor | auto]].
+  split; [constructor | split; [constructor | split; [auto | split; [auto |]]]].
+  cbn; intros []; reflexivity.
 Qed.
 
 (** Replacing one view by a well-shaped one. *)
@@ -64,11 +65,14 @@ Lemma window_shape_map_head : forall s c p f sl,
 Proof using.
   intros s c p f sl H Hheld Hhead Hok.
   apply window_shape_set_local_cp; [| apply H].
-  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _).
-  split; [| split]; cbn.
+  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _ & Hnone & Hsome).
+  pose proof (fpl_map_head_ge f (win (local s c p))) as Hge.
+  split; [| split; [| split; [| split]]]; cbn.
   - apply Forall_map_head; [exact Hslots |]; congruence.
   - apply after_head_map_head, Hafter.
   - intros Hn; contradiction.
+  - exact Hnone.
+  - intros Hw; destruct (Hsome Hw); split; lia.
 Qed.
 
 (** Reading the head slot's facts from the window's. *)
@@ -105,8 +109,10 @@ Lemma window_shape_inv_Assign : forall s c p,
   IInv s -> WindowShapeInv (assign s c p).
 Proof using.
   intros s c p H; apply window_shape_set_local_cp; [| apply H].
-  split; [constructor | split; [constructor |]].
-  cbn; discriminate.
+  split; [constructor | split; [constructor | split; [| split]]]; cbn.
+  - discriminate.
+  - reflexivity.
+  - intros []; reflexivity.
 Qed.
 
 Lemma window_shape_inv_Revoke : forall s c p,
@@ -120,12 +126,14 @@ Lemma window_shape_inv_Fetch : forall s c p,
   IInv s -> Held s c p -> WindowShapeInv (fetch s c p).
 Proof using.
   intros s c p H Hheld; apply window_shape_set_local_cp; [| apply H].
-  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _).
-  split; [| split]; cbn.
+  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _ & Hnone & Hsome).
+  split; [| split; [| split; [| split]]]; cbn.
   - apply Forall_app; split; [exact Hslots |].
     repeat constructor; cbn; discriminate || (intros [E | E]; discriminate).
   - apply after_head_app_pending, Hafter.
   - intros Hn; contradiction.
+  - exact Hnone.
+  - rewrite fpl_app_unfinished by reflexivity; exact Hsome.
 Qed.
 
 (** Begin starts an untried Pending head: 0 retries so far. *)
@@ -183,17 +191,81 @@ Proof using.
   split; [discriminate | split; [discriminate | split; auto]].
 Qed.
 
-(** Commit drops part of the finished prefix and keeps the epoch. *)
-Lemma window_shape_inv_Commit : forall s c p k,
+(** The write covers [k] slots of the finished prefix, [1 <= k]. *)
+Lemma window_shape_inv_WriteLedger : forall s c p k,
   IInv s -> Held s c p -> 1 <= k <= FinishedPrefixLen (win (local s c p)) ->
-  WindowShapeInv (commit s c p k).
+  WindowShapeInv (write_ledger s c p k).
 Proof using.
   intros s c p k H Hheld Hk; apply window_shape_set_local_cp; [| apply H].
-  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _).
-  split; [| split]; cbn.
+  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _ & _ & _).
+  split; [| split; [| split; [| split]]]; cbn.
+  - exact Hslots.
+  - exact Hafter.
+  - intros Hn; contradiction.
+  - intros E; lia.
+  - intros _; lia.
+Qed.
+
+(** Only a sender that awaits its answer, with a write in flight, gets one. *)
+Lemma window_shape_inv_ApplyWrite : forall s p w,
+  IInv s -> WindowShapeInv (apply_write s p w).
+Proof using.
+  intros s p w H d q; unfold apply_write.
+  destruct (apply_write_local_cases commit_accepted_b s p w d q)
+    as [((_ & Hw & _) & -> & -> & ->) | (_ & ->)]; [| apply H].
+  destruct (iinv_window_shape s H (wr_c w) p) as (Hslots & Hafter & Hep & Hnone & Hsome).
+  split; [exact Hslots | split; [exact Hafter | split; [| split; [| exact Hsome]]]]; cbn.
+  - intros E; destruct Hw; rewrite (Hep E); reflexivity.
+  - intros E; contradiction.
+Qed.
+
+Lemma window_shape_inv_AbortWrite : forall s p w,
+  IInv s -> WindowShapeInv (abort_write s p w).
+Proof using. intros s p w H; apply H. Qed.
+
+(** LoseAnswer is enabled only with a write in flight. *)
+Lemma window_shape_inv_LoseAnswer : forall s c p,
+  IInv s -> Held s c p -> writeUpTo (local s c p) <> 0 ->
+  WindowShapeInv (lose_answer s c p).
+Proof using.
+  intros s c p H Hheld Hw; apply window_shape_set_local_cp; [| apply H].
+  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _ & _ & Hsome).
+  split; [exact Hslots | split; [exact Hafter | split; [| split; [| exact Hsome]]]]; cbn.
+  - intros Hn; contradiction.
+  - intros E; contradiction.
+Qed.
+
+(** Recover either keeps the write in flight with an answer, or drops it
+    ([NoAnswer]: writeUpTo = 0). *)
+Lemma window_shape_inv_Recover : forall s c p,
+  IInv s -> Held s c p -> answer (local s c p) = Unknown -> WindowShapeInv (recover s c p).
+Proof using.
+  intros s c p H Hheld Hans; apply window_shape_set_local_cp; [| apply H].
+  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _ & Hnone & Hsome).
+  assert (Hw : writeUpTo (local s c p) <> 0) by (intros E; rewrite (Hnone E) in Hans; discriminate).
+  split; [exact Hslots | split; [exact Hafter | split; [| split]]]; cbn.
+  - intros Hn; contradiction.
+  - destruct (RecoverDecision (local s c p) (ledger s p)); auto; intros E; contradiction.
+  - destruct (RecoverDecision (local s c p) (ledger s p)); try exact Hsome.
+    intros Hn; contradiction.
+Qed.
+
+(** Commit drops the [writeUpTo - base] slots of the finished prefix the
+    write covered, keeps the epoch and ends the write in flight. *)
+Lemma window_shape_inv_Commit : forall s c p,
+  IInv s -> Held s c p -> answer (local s c p) = Committed ->
+  WindowShapeInv (commit s c p).
+Proof using.
+  intros s c p H Hheld Hans; apply window_shape_set_local_cp; [| apply H].
+  destruct (iinv_window_shape s H c p) as (Hslots & Hafter & _ & Hnone & Hsome).
+  assert (Hw : writeUpTo (local s c p) <> 0) by (intros E; rewrite (Hnone E) in Hans; discriminate).
+  destruct (Hsome Hw) as (Hlt & Hfp).
+  split; [| split; [| split; [| split]]]; cbn.
   - apply Forall_skipn, Hslots.
   - apply after_head_skipn; [lia | exact Hafter].
   - intros Hn; contradiction.
+  - reflexivity.
+  - intros []; reflexivity.
 Qed.
 
 Lemma window_shape_inv_CommitRejected : forall s c p,
@@ -230,6 +302,11 @@ Proof using.
   - eapply window_shape_inv_Fail; eassumption.
   - eapply window_shape_inv_Retry; eassumption.
   - eapply window_shape_inv_DeadLetter; eassumption.
+  - apply window_shape_inv_WriteLedger; assumption.
+  - apply window_shape_inv_ApplyWrite; assumption.
+  - apply window_shape_inv_AbortWrite; assumption.
+  - apply window_shape_inv_LoseAnswer; assumption.
+  - apply window_shape_inv_Recover; assumption.
   - apply window_shape_inv_Commit; assumption.
   - apply window_shape_inv_CommitRejected; assumption.
   - apply window_shape_inv_CommitBroker; assumption.
