@@ -25,6 +25,8 @@ export type Input =
   | { readonly kind: 'HandlerFailed'; readonly p: number; readonly o: number }
   | { readonly kind: 'LedgerCommitted'; readonly p: number; readonly next: number }
   | { readonly kind: 'LedgerRejected'; readonly p: number }
+  | { readonly kind: 'LedgerUnknown'; readonly p: number }
+  | { readonly kind: 'LedgerRead'; readonly p: number; readonly epoch: number; readonly next: number }
   | { readonly kind: 'Tick'; readonly now: number };
 
 export type Command =
@@ -34,12 +36,17 @@ export type Command =
   | { readonly kind: 'Pause'; readonly p: number }
   | { readonly kind: 'Resume'; readonly p: number }
   | { readonly kind: 'Seek'; readonly p: number; readonly offset: number }
-  | { readonly kind: 'DeadLetter'; readonly p: number; readonly o: number };
+  | { readonly kind: 'DeadLetter'; readonly p: number; readonly o: number }
+  | { readonly kind: 'ReadLedger'; readonly p: number; readonly epoch: number };
 
 export const SLOT_STATES = ['Pending', 'Processing', 'Done', 'Failed', 'DeadLettered'] as const;
 export type SlotState = typeof SLOT_STATES[number];
 
 export interface Slot { readonly st: SlotState; readonly tries: number }
+
+/** What the process knows of its write in flight: Unknown from LedgerUnknown to LedgerRead. */
+export const ANSWERS = ['NoAnswer', 'Unknown'] as const;
+export type Answer = typeof ANSWERS[number];
 
 /** One held partition: the spec's local[c][p] with p a number. */
 export interface HeldPartition {
@@ -48,6 +55,8 @@ export interface HeldPartition {
   readonly gen: number;
   readonly base: number;
   readonly win: readonly Slot[];
+  /** Absent means NoAnswer (PROTOCOL.md, "Observable state"). */
+  readonly answer?: Answer;
 }
 
 /** The observable state: the held partitions, ascending by p. */
@@ -56,7 +65,7 @@ export interface ObservableState { readonly partitions: readonly HeldPartition[]
 /** Error codes of an `error` reply to `step` (PROTOCOL.md, "Rejected inputs"). */
 export const ERROR_CODES = [
   'InvalidArgument', 'UnheldPartition', 'PartitionAlreadyHeld', 'StaleEpoch', 'OffsetOutsideWindow',
-  'HandlerNotRunning', 'NoLedgerWriteInFlight', 'LedgerNextMismatch', 'ClockWentBackwards',
+  'HandlerNotRunning', 'NoLedgerWriteInFlight', 'AnswerLost', 'AnswerNotLost', 'LedgerNextMismatch', 'ClockWentBackwards',
 ] as const;
 export type ErrorCode = typeof ERROR_CODES[number];
 
@@ -121,6 +130,8 @@ export function formatInput(i: Input): string {
     case 'HandlerFailed': return `HandlerFailed(p=${i.p}, o=${i.o})`;
     case 'LedgerCommitted': return `LedgerCommitted(p=${i.p}, next=${i.next})`;
     case 'LedgerRejected': return `LedgerRejected(p=${i.p})`;
+    case 'LedgerUnknown': return `LedgerUnknown(p=${i.p})`;
+    case 'LedgerRead': return `LedgerRead(p=${i.p}, epoch=${i.epoch}, next=${i.next})`;
     case 'Tick': return `Tick(now=${i.now})`;
   }
 }
@@ -134,12 +145,14 @@ export function formatCommand(c: Command): string {
     case 'Resume': return `Resume(${c.p})`;
     case 'Seek': return `Seek(${c.p}, ${c.offset})`;
     case 'DeadLetter': return `DeadLetter(${c.p}, ${c.o})`;
+    case 'ReadLedger': return `ReadLedger(${c.p}, epoch=${c.epoch})`;
   }
 }
 
 export function formatState(s: ObservableState): string {
   if (s.partitions.length === 0) return 'nothing held';
   return s.partitions.map((h) =>
-    `p${h.p}: epoch ${h.epoch}, gen ${h.gen}, base ${h.base}, win <<${h.win.map((x) => `${x.st}/${x.tries}`).join(', ')}>>`,
+    `p${h.p}: epoch ${h.epoch}, gen ${h.gen}, base ${h.base}, win <<${h.win.map((x) => `${x.st}/${x.tries}`).join(', ')}>>` +
+    (h.answer === undefined || h.answer === 'NoAnswer' ? '' : `, answer ${h.answer}`),
   ).join('; ');
 }

@@ -56,6 +56,7 @@ export class CoreAdapter {
       partitions: core.snapshot().partitions.map((h) => ({
         p: h.p, epoch: h.epoch, gen: h.gen, base: h.base,
         win: h.win.map((s) => ({ st: OFFSET_STATE_NAMES[s.st] as never, tries: s.tries })),
+        answer: h.answer,
       })),
     };
   }

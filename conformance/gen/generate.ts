@@ -91,8 +91,8 @@ export interface Generated {
 /** Everything after TLC: pure, so unit tests can feed it a small dot graph. */
 export function generateFromGraph(graph: StateGraph, config: ResetConfig, maxInputs = MAX_INPUTS_PER_VECTOR): Generated {
   const paths = coverEdges(graph, {
-    isDecision: (e) => roleOf(e) === 'decision',
-    isInput: (e) => roleOf(e) === 'input' || roleOf(e) === 'reset',
+    isDecision: (e) => roleOf(e, graph) === 'decision',
+    isInput: (e) => roleOf(e, graph) === 'input' || roleOf(e, graph) === 'reset',
     maxInputs,
   });
   const projector = new Projector(graph, config);

@@ -5,36 +5,47 @@
 //
 // Each edge is one of:
 //   input     an action of Tested the harness causes: it becomes one `step`
-//             (Crash(c1) becomes a `reset`);
-//   decision  Begin, DeadLetter, CommitBroker of Tested: the implementation's
-//             own choices, which MC_Conformance schedules right after the input
-//             that enabled them.  They show up as commands in that step's reply;
+//             (Crash(c1) becomes a `reset`; LoseAnswer(c1, p) the input
+//             LedgerUnknown, Recover(c1, p) the input LedgerRead);
+//   decision  Begin, DeadLetter, CommitBroker, WriteLedger of Tested, and the
+//             Commit or CommitRejected right after its Recover: the
+//             implementation's own steps, which MC_Conformance schedules right
+//             after the input that enabled them (rules 1-3).  They show up as
+//             commands in that step's reply;
 //   harness   everything else (Produce, Rebalance, Restart, the relay, the
-//             Fencer process): no message; listed in the next step's `spec`.
+//             database's ApplyWrite and AbortWrite, the Fencer process): no
+//             message; listed in the next step's `spec`.
 //
-// Commands are derived from the spec's transition plus the ledger contract
-// the spec leaves to the implementation: one WriteLedger in flight per
-// partition, issued at the end of the step in which the window's finished
-// prefix becomes non-empty with no write in flight, for base + that prefix.
+// Commands are derived from the spec's transitions: the input's own, then
+// each decision's (WriteLedger from its label: MC_Conformance's rule 3 issues
+// it at the end of the step for the whole finished prefix, as the cores do).
 
-import { formatAction, type Edge, type SpecState, type StateGraph } from './graph';
+import { actionOf, formatAction, type Edge, type SpecState, type StateGraph } from './graph';
 import type { TlaValue } from './tla-value';
 import type {
-  Command, ErrorCode, HeldPartition, Input, ObservableState, ResetConfig, Slot, SlotState, VectorStep,
+  Answer, Command, ErrorCode, HeldPartition, Input, ObservableState, ResetConfig, Slot, SlotState, VectorStep,
 } from '../protocol';
 
 export const TESTED = 'c1';
 
-const INPUT_ACTIONS = new Set(['Assign', 'Revoke', 'Fetch', 'Succeed', 'Fail', 'Retry', 'Commit', 'CommitRejected']);
-const DECISION_ACTIONS = new Set(['Begin', 'DeadLetter', 'CommitBroker']);
+const INPUT_ACTIONS = new Set(['Assign', 'Revoke', 'Fetch', 'Succeed', 'Fail', 'Retry', 'Commit', 'CommitRejected', 'LoseAnswer', 'Recover']);
+const DECISION_ACTIONS = new Set(['Begin', 'DeadLetter', 'CommitBroker', 'WriteLedger']);
+/** Taken by the implementation inside the step of its Recover (MC_Conformance rule 2), else inputs. */
+const AFTER_RECOVER = new Set(['Commit', 'CommitRejected']);
 
 export type EdgeRole = 'input' | 'reset' | 'decision' | 'harness';
 
-export function roleOf(e: Edge): EdgeRole {
-  const mine = e.action.args[0] === TESTED;
-  if (mine && INPUT_ACTIONS.has(e.action.name)) return 'input';
-  if (mine && DECISION_ACTIONS.has(e.action.name)) return 'decision';
-  if (mine && e.action.name === 'Crash') return 'reset';
+/** The role of edge e of graph g (the state it leaves tells a Commit after Recover from a LedgerCommitted). */
+export function roleOf(e: Edge, g: StateGraph): EdgeRole {
+  const a = e.action;
+  const mine = a.args[0] === TESTED;
+  if (mine && AFTER_RECOVER.has(a.name)) {
+    const before = actionOf(g.states[e.from]!);
+    if (before.name === 'Recover' && before.args[0] === TESTED && before.args[1] === a.args[1]) return 'decision';
+  }
+  if (mine && INPUT_ACTIONS.has(a.name)) return 'input';
+  if (mine && DECISION_ACTIONS.has(a.name)) return 'decision';
+  if (mine && a.name === 'Crash') return 'reset';
   return 'harness';
 }
 
@@ -45,7 +56,7 @@ export function partitionNumber(p: TlaValue): number {
   return Number(m[1]) - 1;
 }
 
-interface LocalRec { epoch: number; gen: number; base: number; win: Slot[] }
+interface LocalRec { epoch: number; gen: number; base: number; win: Slot[]; writeUpTo: number; answer: string }
 
 function obj(v: TlaValue | undefined, what: string): { [k: string]: TlaValue } {
   if (v === undefined || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what}: expected a record or function`);
@@ -73,9 +84,20 @@ export function testedLocal(s: SpecState): Map<string, LocalRec> {
         const slot = obj(x, 'slot');
         return { st: String(slot['st']) as SlotState, tries: num(slot['tries'], 'tries') };
       }),
+      writeUpTo: num(l['writeUpTo'], 'writeUpTo'),
+      answer: String(l['answer']),
     });
   }
   return out;
+}
+
+/**
+ * The answer as the implementation knows it: the spec's Committed or Rejected
+ * (the database applied or refused the write, ApplyWrite) is not visible to
+ * it until the answer arrives, so it shows NoAnswer.
+ */
+function observedAnswer(l: LocalRec): Answer {
+  return l.answer === 'Unknown' ? 'Unknown' : 'NoAnswer';
 }
 
 /** The observable state of the tested process in a spec state. */
@@ -83,7 +105,7 @@ export function observe(s: SpecState): ObservableState {
   const partitions: HeldPartition[] = [];
   for (const [p, l] of testedLocal(s)) {
     if (l.epoch === 0) continue;
-    partitions.push({ p: partitionNumber(p), epoch: l.epoch, gen: l.gen, base: l.base, win: l.win });
+    partitions.push({ p: partitionNumber(p), epoch: l.epoch, gen: l.gen, base: l.base, win: l.win, answer: observedAnswer(l) });
   }
   partitions.sort((a, b) => a.p - b.p);
   return { partitions };
@@ -98,17 +120,16 @@ function finishedPrefixLen(win: readonly Slot[]): number {
 /**
  * What the harness knows of the tested process beyond the spec state:
  * the clock it drives, the highest epoch it assigned since the last reset,
- * the write in flight and when a failed head's Retry is due.
+ * and when a failed head's Retry is due.
  */
 interface Harness {
   now: number;
   fence: Map<number, number>;
-  writing: Map<number, number>;
   dueAt: Map<number, number>;
 }
 
 function freshHarness(): Harness {
-  return { now: 0, fence: new Map(), writing: new Map(), dueAt: new Map() };
+  return { now: 0, fence: new Map(), dueAt: new Map() };
 }
 
 export class ProjectionError extends Error {}
@@ -135,7 +156,7 @@ export class Projector {
     const push = (s: Omit<VectorStep, 'v' | 'n'>) => { steps.push({ v, n: steps.length + 1, ...s }); };
     while (i < path.length) {
       const e = path[i]!;
-      const role = roleOf(e);
+      const role = roleOf(e, this.graph);
       if (role === 'harness') {
         pending.push(e);
         i++;
@@ -147,7 +168,7 @@ export class Projector {
       const group = [...pending, e];
       pending = [];
       i++;
-      while (i < path.length && roleOf(path[i]!) === 'decision') group.push(path[i++]!);
+      while (i < path.length && roleOf(path[i]!, this.graph) === 'decision') group.push(path[i++]!);
       push(this.stepFor(group, e, h));
     }
     if (pending.length > 0) {
@@ -166,10 +187,9 @@ export class Projector {
     const edges = group.map((x) => x.id);
     const after = this.graph.states[group[group.length - 1]!.to]!;
     const state = observe(after);
-    if (roleOf(e) === 'reset') {
+    if (roleOf(e, this.graph) === 'reset') {
       h.now = 0;
       h.fence.clear();
-      h.writing.clear();
       h.dueAt.clear();
       return { op: 'reset', spec, edges, expect: { state } };
     }
@@ -187,12 +207,10 @@ export class Projector {
         input = { kind: 'Assigned', p, epoch, ledgerNext: next, gen: afterInput.gen };
         commands.push({ kind: 'Seek', p, offset: next }, { kind: 'Resume', p });
         h.fence.set(p, epoch);
-        h.writing.delete(p);
         break;
       }
       case 'Revoke':
         input = { kind: 'Revoked', p };
-        h.writing.delete(p);
         h.dueAt.delete(p);
         break;
       case 'Fetch': {
@@ -221,38 +239,58 @@ export class Projector {
       }
       case 'Commit': {
         const upTo = num(a.args[4], 'upTo');
-        if (h.writing.get(p) !== upTo) {
-          throw new ProjectionError(`${formatAction(a)} but the write in flight is for ${String(h.writing.get(p))}: MC_Conformance and the ledger contract disagree`);
+        if (before.writeUpTo !== upTo) {
+          throw new ProjectionError(`${formatAction(a)} but the write in flight is for ${before.writeUpTo}: MC_Conformance and the ledger contract disagree`);
         }
-        h.writing.delete(p);
         input = { kind: 'LedgerCommitted', p, next: upTo };
-        commands.push({ kind: 'CommitBroker', p, offset: upTo });
-        if (before.win.length === this.config.window) commands.push({ kind: 'Resume', p });
+        this.commitCommands(p, upTo, before, commands);
         break;
       }
       case 'CommitRejected':
         input = { kind: 'LedgerRejected', p };
         commands.push({ kind: 'Pause', p });
-        h.writing.delete(p);
         h.dueAt.delete(p);
+        break;
+      case 'LoseAnswer':
+        input = { kind: 'LedgerUnknown', p };
+        commands.push({ kind: 'ReadLedger', p, epoch: num(a.args[2], 'epoch') });
+        break;
+      case 'Recover':
+        input = { kind: 'LedgerRead', p, epoch: num(a.args[2], 'row epoch'), next: num(a.args[3], 'row next') };
         break;
       default:
         throw new ProjectionError(`no input for ${formatAction(a)}`);
     }
     for (const d of group.slice(group.indexOf(e) + 1)) {
-      const o = num(d.action.args[2], 'offset');
-      if (d.action.name === 'Begin') commands.push({ kind: 'RunHandler', p, o });
-      else if (d.action.name === 'DeadLetter') commands.push({ kind: 'DeadLetter', p, o });
-      // CommitBroker: the spec's step is Kafka accepting the command already listed.
+      const da = d.action;
+      switch (da.name) {
+        case 'Begin': commands.push({ kind: 'RunHandler', p, o: num(da.args[2], 'offset') }); break;
+        case 'DeadLetter': commands.push({ kind: 'DeadLetter', p, o: num(da.args[2], 'offset') }); break;
+        // The spec's step is Kafka accepting the command the Commit already listed.
+        case 'CommitBroker': break;
+        // Recover decided Committed or Rejected: the implementation takes it in the same step.
+        case 'Commit': this.commitCommands(p, num(da.args[4], 'upTo'), testedLocal(this.graph.states[d.from]!).get(pName)!, commands); break;
+        case 'CommitRejected': commands.push({ kind: 'Pause', p }); h.dueAt.delete(p); break;
+        case 'WriteLedger':
+          commands.push({
+            kind: 'WriteLedger', p, epoch: num(da.args[2], 'epoch'), expectedNext: num(da.args[3], 'expectedNext'), upTo: num(da.args[4], 'upTo'),
+          });
+          break;
+        default: throw new ProjectionError(`no command for the decision ${formatAction(da)}`);
+      }
     }
-    // The ledger contract: a write for the finished prefix when none is in flight.
+    // MC_Conformance's rule 3 is the cores' Ready point: a finished prefix never waits without a write.
     const final = testedLocal(after).get(pName)!;
-    const k = finishedPrefixLen(final.win);
-    if (final.epoch !== 0 && k > 0 && !h.writing.has(p)) {
-      commands.push({ kind: 'WriteLedger', p, epoch: final.epoch, expectedNext: final.base, upTo: final.base + k });
-      h.writing.set(p, final.base + k);
+    if (final.epoch !== 0 && final.writeUpTo === 0 && finishedPrefixLen(final.win) > 0) {
+      throw new ProjectionError(`after ${spec.join(' ; ')} a finished prefix has no write in flight: MC_Conformance rule 3 and the cores disagree`);
     }
     return { op: 'step', spec, edges, input, expect: { commands, state } };
+  }
+
+  /** The commands of spec Commit: CommitBroker(p, upTo), and Resume(p) if the window was full (it was paused). */
+  private commitCommands(p: number, upTo: number, before: LocalRec, commands: Command[]): void {
+    commands.push({ kind: 'CommitBroker', p, offset: upTo });
+    if (before.win.length === this.config.window) commands.push({ kind: 'Resume', p });
   }
 
   /**
@@ -262,7 +300,8 @@ export class Projector {
    */
   private probesAt(s: SpecState, h: Harness): Array<Omit<VectorStep, 'v' | 'n'>> {
     const local = testedLocal(s);
-    const situation = JSON.stringify({ local: [...local], h: [h.now > 0, [...h.fence], [...h.writing], [...h.dueAt].map(([p, d]) => [p, d > h.now + 1])] });
+    const seen = [...local].map(([p, l]) => [p, { ...l, answer: observedAnswer(l) }]);
+    const situation = JSON.stringify({ local: seen, h: [h.now > 0, [...h.fence], [...h.dueAt].map(([p, d]) => [p, d > h.now + 1])] });
     if (this.seenSituations.has(situation)) return [];
     const first = this.seenSituations.size === 0;
     this.seenSituations.add(situation);
@@ -274,6 +313,7 @@ export class Projector {
     if (first) {
       reject('the partition is outside 0..partitions-1', { kind: 'Revoked', p: this.config.partitions }, 'InvalidArgument');
       reject('Fetched needs count >= 1', { kind: 'Fetched', p: 0, base: 0, count: 0 }, 'InvalidArgument');
+      reject('LedgerRead needs the row\'s next', { kind: 'LedgerRead', p: 0, epoch: 1 } as unknown as Input, 'InvalidArgument');
     }
     for (const [pName, l] of local) {
       const p = partitionNumber(pName);
@@ -282,6 +322,8 @@ export class Projector {
         reject('Revoke requires Held(c, p)', { kind: 'Revoked', p }, 'UnheldPartition');
         reject('Succeed requires Held(c, p)', { kind: 'HandlerSucceeded', p, o: 0 }, 'UnheldPartition');
         reject('Commit requires Held(c, p)', { kind: 'LedgerCommitted', p, next: 1 }, 'UnheldPartition');
+        reject('LoseAnswer requires Held(c, p)', { kind: 'LedgerUnknown', p }, 'UnheldPartition');
+        reject('Recover requires Held(c, p) (a row read after Revoked is dropped)', { kind: 'LedgerRead', p, epoch: Math.max(fence, 1), next: 1 }, 'UnheldPartition');
         if (fence > 0) {
           reject('Assign issues an epoch above every epoch held before (the ledger fences)', { kind: 'Assigned', p, epoch: fence, ledgerNext: 0, gen: 1 }, 'StaleEpoch');
         }
@@ -295,12 +337,21 @@ export class Projector {
       if (idle >= 0) {
         reject(`Fail requires the slot to be Processing (it is ${l.win[idle]!.st})`, { kind: 'HandlerFailed', p, o: l.base + idle }, 'HandlerNotRunning');
       }
-      const writing = h.writing.get(p);
-      if (writing === undefined) {
+      if (l.writeUpTo === 0) {
         reject('Commit requires a WriteLedger in flight (FinishedPrefixLen > 0)', { kind: 'LedgerCommitted', p, next: l.base + 1 }, 'NoLedgerWriteInFlight');
         reject('CommitRejected requires a WriteLedger in flight (FinishedPrefixLen > 0)', { kind: 'LedgerRejected', p }, 'NoLedgerWriteInFlight');
+        reject('LoseAnswer requires a WriteLedger in flight (writeUpTo # 0)', { kind: 'LedgerUnknown', p }, 'NoLedgerWriteInFlight');
+        reject('Recover requires a lost answer (answer = Unknown)', { kind: 'LedgerRead', p, epoch: l.epoch, next: l.base }, 'AnswerNotLost');
+      } else if (observedAnswer(l) !== 'Unknown') {
+        reject(`Commit sets next to the upTo of the write in flight (${l.writeUpTo})`, { kind: 'LedgerCommitted', p, next: l.writeUpTo + 1 }, 'LedgerNextMismatch');
+        reject('Recover requires a lost answer (answer = Unknown)', { kind: 'LedgerRead', p, epoch: l.epoch, next: l.writeUpTo }, 'AnswerNotLost');
       } else {
-        reject(`Commit sets next to the upTo of the write in flight (${writing})`, { kind: 'LedgerCommitted', p, next: writing + 1 }, 'LedgerNextMismatch');
+        reject('Commit requires answer = Committed: after a lost answer only the row decides', { kind: 'LedgerCommitted', p, next: l.writeUpTo }, 'AnswerLost');
+        reject('CommitRejected requires answer = Rejected: after a lost answer only the row decides', { kind: 'LedgerRejected', p }, 'AnswerLost');
+        reject('LoseAnswer requires answer # Unknown', { kind: 'LedgerUnknown', p }, 'AnswerLost');
+        reject('a ledger row never goes back to an older epoch (FencingInv)', { kind: 'LedgerRead', p, epoch: l.epoch - 1, next: l.base }, 'StaleEpoch');
+        reject(`under the held epoch the row's next is the write's expectedNext (${l.base}) or its upTo (${l.writeUpTo}) (WriteInFlightInv)`,
+          { kind: 'LedgerRead', p, epoch: l.epoch, next: l.writeUpTo + 1 }, 'LedgerNextMismatch');
       }
       const head = l.win[finishedPrefixLen(l.win)];
       const due = h.dueAt.get(p);

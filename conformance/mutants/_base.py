@@ -13,3 +13,5 @@ serve = dcsm_adapter.serve
 FAILED = dcsm_adapter.FAILED
 DONE = dcsm_adapter.DONE
 DEAD_LETTERED = dcsm_adapter.DEAD_LETTERED
+UNKNOWN = dcsm_adapter.UNKNOWN
+NO_ANSWER = dcsm_adapter.NO_ANSWER

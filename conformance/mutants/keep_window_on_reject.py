@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """LedgerRejected does not drop the partition: a fenced zombie keeps handling records (CommitRejected)."""
 
-from _base import Dcsm, Rejected, serve
+from _base import Dcsm, serve
 
 
 class Mutant(Dcsm):
@@ -9,8 +9,7 @@ class Mutant(Dcsm):
         if isinstance(inp, dict) and inp.get("kind") == "LedgerRejected":
             self.validate(inp)
             h = self.holding(inp["p"])
-            if h.writing == 0:
-                raise Rejected("NoLedgerWriteInFlight", "LedgerRejected without a WriteLedger in flight")
+            self.answered(h, "LedgerRejected")
             h.writing = 0
             return [{"kind": "Pause", "p": inp["p"]}]
         return super().step(inp)

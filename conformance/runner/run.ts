@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import { ImplProcess, ProtocolFailure } from './impl-process';
 import {
   formatCommand, formatInput, formatState, PROTOCOL_VERSION, VECTOR_FORMAT,
-  type Command, type ObservableState, type VectorHeader, type VectorStep,
+  type Answer, type Command, type ObservableState, type VectorHeader, type VectorStep,
 } from '../protocol';
 
 export interface VectorSuite {
@@ -91,6 +91,8 @@ export function normaliseState(raw: unknown): ObservableState {
     if (x === null || typeof x !== 'object') fail('a partition must be an object');
     const h = x as Record<string, unknown>;
     if (!Array.isArray(h['win'])) fail('win must be an array');
+    const answer = h['answer'] ?? 'NoAnswer';
+    if (typeof answer !== 'string') fail('answer must be a string');
     return {
       p: int(h['p'], 'p'), epoch: int(h['epoch'], 'epoch'), gen: int(h['gen'], 'gen'), base: int(h['base'], 'base'),
       win: (h['win'] as unknown[]).map((s) => {
@@ -98,14 +100,19 @@ export function normaliseState(raw: unknown): ObservableState {
         if (slot === null || typeof slot !== 'object' || typeof slot['st'] !== 'string') fail('a slot must be {st, tries}');
         return { st: slot!['st'] as never, tries: int(slot!['tries'], 'tries') };
       }),
+      answer: answer as Answer,
     };
   });
   partitions.sort((a, b) => a.p - b.p);
   return { partitions };
 }
 
+/** Compares observable states with an absent answer read as NoAnswer (PROTOCOL.md). */
 function sameState(a: ObservableState, b: ObservableState): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const canonical = (s: ObservableState) => JSON.stringify(s.partitions.map((h) => ({
+    p: h.p, epoch: h.epoch, gen: h.gen, base: h.base, win: h.win.map((x) => ({ st: x.st, tries: x.tries })), answer: h.answer ?? 'NoAnswer',
+  })));
+  return canonical(a) === canonical(b);
 }
 
 /** Compares two command lists as multisets; returns undefined when equal. */

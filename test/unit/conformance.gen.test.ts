@@ -69,8 +69,8 @@ describe('conformance gen: the state graph', () => {
 
 // ------------------------------------------------------------ synthetic DCSM --
 
-interface Local { epoch: number; gen: number; base: number; win: Array<{ st: string; tries: number }> }
-const NOT_HELD: Local = { epoch: 0, gen: 0, base: 0, win: [] };
+interface Local { epoch: number; gen: number; base: number; win: Array<{ st: string; tries: number }>; writeUpTo: number; answer: string }
+const NOT_HELD: Local = { epoch: 0, gen: 0, base: 0, win: [], writeUpTo: 0, answer: 'NoAnswer' };
 
 function dcsmState(name: string, args: unknown[], c1: Local, extra: Record<string, unknown> = {}): SpecState {
   return {
@@ -87,7 +87,7 @@ function chain(states: SpecState[]): StateGraph {
 }
 
 const CONFIG = { window: 2, maxRetries: 1, retryBackoff: 10, partitions: 1 };
-const held = (win: Local['win'], base = 0): Local => ({ epoch: 1, gen: 1, base, win });
+const held = (win: Local['win'], base = 0, writeUpTo = 0, answer = 'NoAnswer'): Local => ({ epoch: 1, gen: 1, base, win, writeUpTo, answer });
 
 describe('conformance gen: edge cover', () => {
   it('covers every edge of a diamond with walks from the initial state', () => {
@@ -102,7 +102,7 @@ describe('conformance gen: edge cover', () => {
       dcsmState('Fetch', ['c1', 'p1', 0], held([{ st: 'Pending', tries: 0 }])),
       dcsmState('Begin', ['c1', 'p1', 0], held([{ st: 'Processing', tries: 0 }])),
     ]);
-    const paths = coverEdges(g, { isDecision: (e) => roleOf(e) === 'decision', isInput: (e) => roleOf(e) === 'input', maxInputs: 1 });
+    const paths = coverEdges(g, { isDecision: (e) => roleOf(e, g) === 'decision', isInput: (e) => roleOf(e, g) === 'input', maxInputs: 1 });
     assert.deepEqual(paths.map((p) => p.map((e) => e.action.name)), [['Fetch', 'Begin']]);
   });
 
@@ -120,7 +120,7 @@ describe('conformance gen: edge cover', () => {
       { id: 2, from: 1, to: 3, action: act(3) },
     ];
     const g: StateGraph = { states, edges, out: [[edges[0]!], [edges[1]!, edges[2]!], [], []] };
-    assert.throws(() => coverEdges(g, { isDecision: (e) => roleOf(e) === 'decision', isInput: (e) => roleOf(e) === 'input', maxInputs: 1 }), CoverError);
+    assert.throws(() => coverEdges(g, { isDecision: (e) => roleOf(e, g) === 'decision', isInput: (e) => roleOf(e, g) === 'input', maxInputs: 1 }), CoverError);
   });
 });
 
@@ -136,6 +136,12 @@ describe('conformance gen: spec actions to protocol steps (PROTOCOL.md mapping)'
     dcsmState('Retry', ['c1', 'p1', 0], held([{ st: 'Processing', tries: 1 }, { st: 'Pending', tries: 0 }])),
     dcsmState('Succeed', ['c1', 'p1', 0], held([{ st: 'Done', tries: 1 }, { st: 'Pending', tries: 0 }])),
     dcsmState('Begin', ['c1', 'p1', 1], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }])),
+    dcsmState('WriteLedger', ['c1', 'p1', 1, 0, 1], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }], 0, 1)),
+    dcsmState('LoseAnswer', ['c1', 'p1', 1, 1], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }], 0, 1, 'Unknown')),
+    dcsmState('AbortWrite', ['p1', 'c1', 1, 0, 1], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }], 0, 1, 'Unknown')),
+    dcsmState('Recover', ['c1', 'p1', 1, 0, 'NoAnswer'], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }])),
+    dcsmState('WriteLedger', ['c1', 'p1', 1, 0, 1], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }], 0, 1)),
+    dcsmState('ApplyWrite', ['p1', 'c1', 1, 0, 1, 'Committed'], held([{ st: 'Done', tries: 1 }, { st: 'Processing', tries: 0 }], 0, 1, 'Committed')),
     dcsmState('Commit', ['c1', 'p1', 1, 0, 1], held([{ st: 'Processing', tries: 0 }], 1)),
     dcsmState('CommitBroker', ['c1', 'p1', 1], held([{ st: 'Processing', tries: 0 }], 1)),
     dcsmState('Crash', ['c1'], NOT_HELD),
@@ -144,7 +150,7 @@ describe('conformance gen: spec actions to protocol steps (PROTOCOL.md mapping)'
   const steps = new Projector(g, CONFIG).project(1, g.edges);
   const real = steps.filter((s) => s.probe === undefined);
 
-  it('maps each input action to its input and derives the commands from the transition', () => {
+  it('maps each input action to its input and derives the commands from the transitions', () => {
     assert.deepEqual(real.map((s) => [s.op, s.spec, s.input, s.expect.commands]), [
       ['step', ['Produce(p1)', 'Assign(c1, p1, 1, 0)'], { kind: 'Assigned', p: 0, epoch: 1, ledgerNext: 0, gen: 1 },
         [{ kind: 'Seek', p: 0, offset: 0 }, { kind: 'Resume', p: 0 }]],
@@ -153,19 +159,56 @@ describe('conformance gen: spec actions to protocol steps (PROTOCOL.md mapping)'
       ['step', ['Fetch(c1, p1, 1)'], { kind: 'Fetched', p: 0, base: 1, count: 1 }, [{ kind: 'Pause', p: 0 }]],
       ['step', ['Fail(c1, p1, 0)'], { kind: 'HandlerFailed', p: 0, o: 0 }, []],
       ['step', ['Retry(c1, p1, 0)'], { kind: 'Tick', now: 10 }, [{ kind: 'RunHandler', p: 0, o: 0 }]],
-      ['step', ['Succeed(c1, p1, 0)', 'Begin(c1, p1, 1)'], { kind: 'HandlerSucceeded', p: 0, o: 0 },
+      ['step', ['Succeed(c1, p1, 0)', 'Begin(c1, p1, 1)', 'WriteLedger(c1, p1, 1, 0, 1)'], { kind: 'HandlerSucceeded', p: 0, o: 0 },
         [{ kind: 'RunHandler', p: 0, o: 1 }, { kind: 'WriteLedger', p: 0, epoch: 1, expectedNext: 0, upTo: 1 }]],
-      ['step', ['Commit(c1, p1, 1, 0, 1)', 'CommitBroker(c1, p1, 1)'], { kind: 'LedgerCommitted', p: 0, next: 1 },
+      ['step', ['LoseAnswer(c1, p1, 1, 1)'], { kind: 'LedgerUnknown', p: 0 }, [{ kind: 'ReadLedger', p: 0, epoch: 1 }]],
+      ['step', ['AbortWrite(p1, c1, 1, 0, 1)', 'Recover(c1, p1, 1, 0, NoAnswer)', 'WriteLedger(c1, p1, 1, 0, 1)'],
+        { kind: 'LedgerRead', p: 0, epoch: 1, next: 0 }, [{ kind: 'WriteLedger', p: 0, epoch: 1, expectedNext: 0, upTo: 1 }]],
+      ['step', ['ApplyWrite(p1, c1, 1, 0, 1, Committed)', 'Commit(c1, p1, 1, 0, 1)', 'CommitBroker(c1, p1, 1)'], { kind: 'LedgerCommitted', p: 0, next: 1 },
         [{ kind: 'CommitBroker', p: 0, offset: 1 }, { kind: 'Resume', p: 0 }]],
       ['reset', ['Crash(c1)'], undefined, undefined],
     ]);
+  });
+
+  it('shows the answer as the implementation knows it: Unknown after LedgerUnknown, NoAnswer while the database applied the write', () => {
+    const answers = real.map((s) => s.expect.state?.partitions[0]?.answer);
+    assert.deepEqual(answers.slice(6, 9), ['Unknown', 'NoAnswer', 'NoAnswer']);
+  });
+
+  it('takes the Commit or CommitRejected after a Recover as the implementation\'s own, in the LedgerRead step', () => {
+    const lost = (decision: string, row: [number, number], after: SpecState[]): StateGraph => chain([
+      dcsmState('Init', [], NOT_HELD),
+      dcsmState('Assign', ['c1', 'p1', 1, 0], held([])),
+      dcsmState('Fetch', ['c1', 'p1', 0], held([{ st: 'Pending', tries: 0 }])),
+      dcsmState('Begin', ['c1', 'p1', 0], held([{ st: 'Processing', tries: 0 }])),
+      dcsmState('Succeed', ['c1', 'p1', 0], held([{ st: 'Done', tries: 0 }])),
+      dcsmState('WriteLedger', ['c1', 'p1', 1, 0, 1], held([{ st: 'Done', tries: 0 }], 0, 1)),
+      dcsmState('LoseAnswer', ['c1', 'p1', 1, 1], held([{ st: 'Done', tries: 0 }], 0, 1, 'Unknown')),
+      dcsmState('Recover', ['c1', 'p1', ...row, decision], held([{ st: 'Done', tries: 0 }], 0, 1, decision)),
+      ...after,
+    ]);
+    const committed = lost('Committed', [1, 1], [
+      dcsmState('Commit', ['c1', 'p1', 1, 0, 1], held([], 1)),
+      dcsmState('CommitBroker', ['c1', 'p1', 1], held([], 1)),
+    ]);
+    assert.deepEqual(committed.edges.map((e) => roleOf(e, committed)).slice(-3), ['input', 'decision', 'decision']);
+    const c = new Projector(committed, CONFIG).project(1, committed.edges).filter((s) => s.probe === undefined).at(-1)!;
+    assert.deepEqual([c.spec, c.input, c.expect.commands], [
+      ['Recover(c1, p1, 1, 1, Committed)', 'Commit(c1, p1, 1, 0, 1)', 'CommitBroker(c1, p1, 1)'],
+      { kind: 'LedgerRead', p: 0, epoch: 1, next: 1 }, [{ kind: 'CommitBroker', p: 0, offset: 1 }]]);
+    const rejected = lost('Rejected', [2, 0], [dcsmState('CommitRejected', ['c1', 'p1', 1], NOT_HELD)]);
+    const r = new Projector(rejected, CONFIG).project(1, rejected.edges).filter((s) => s.probe === undefined).at(-1)!;
+    assert.deepEqual([r.spec, r.input, r.expect.commands, r.expect.state], [
+      ['Recover(c1, p1, 2, 0, Rejected)', 'CommitRejected(c1, p1, 1)'], { kind: 'LedgerRead', p: 0, epoch: 2, next: 0 },
+      [{ kind: 'Pause', p: 0 }], { partitions: [] }]);
   });
 
   it('probes rejected inputs once per situation, with the spec guard that rejects them', () => {
     const probes = steps.filter((s) => s.probe !== undefined);
     const codes: string[] = probes.map((s) => s.expect.error ?? 'ok');
     for (const code of ['InvalidArgument', 'UnheldPartition', 'PartitionAlreadyHeld', 'OffsetOutsideWindow',
-      'HandlerNotRunning', 'NoLedgerWriteInFlight', 'LedgerNextMismatch', 'ClockWentBackwards', 'ok']) {
+      'HandlerNotRunning', 'NoLedgerWriteInFlight', 'AnswerLost', 'AnswerNotLost', 'StaleEpoch', 'LedgerNextMismatch',
+      'ClockWentBackwards', 'ok']) {
       assert.ok(codes.includes(code), `no probe expects ${code}`);
     }
     const early = probes.find((s) => s.expect.error === undefined)!;
@@ -184,7 +227,8 @@ describe('conformance gen: the committed vectors', () => {
     assert.equal(c.edgesCovered, suite.header.graph.edges);
     assert.equal(c.actionsCovered, suite.header.graph.actions.length);
     assert.deepEqual([c.vectors, c.steps, c.probes], [suite.header.suite.vectors, suite.header.suite.steps, suite.header.suite.probes]);
-    for (const a of ['Assign', 'Revoke', 'Fetch', 'Begin', 'Succeed', 'Fail', 'Retry', 'DeadLetter', 'Commit', 'CommitRejected', 'CommitBroker', 'Crash']) {
+    for (const a of ['Assign', 'Revoke', 'Fetch', 'Begin', 'Succeed', 'Fail', 'Retry', 'DeadLetter', 'Commit', 'CommitRejected', 'CommitBroker', 'Crash',
+      'WriteLedger', 'ApplyWrite', 'LoseAnswer', 'AbortWrite', 'Recover']) {
       assert.ok(suite.header.graph.actions.includes(a), `action ${a} is not in the graph`);
     }
   });

@@ -3,7 +3,9 @@
 // fast-check generates sequences of environment and consumer steps -- Produce,
 // Rebalance, Assign, Revoke, Fetch, handler results (Succeed/Fail, in batches
 // and as the all-succeeded range), Tick (Retry), ledger answers (Commit,
-// CommitRejected), Crash (a fresh process), and inputs the cores must reject.
+// CommitRejected), lost answers (LoseAnswer with the write applied or
+// aborted, then Recover from the model ledger's row), Crash (a fresh
+// process), and inputs the cores must reject.
 // Every step runs on the TypeScript and the native core of the same process
 // and World.exec compares commands, snapshots and trace records; after every
 // step World.checkInvariants asserts the spec's invariants.
@@ -11,6 +13,7 @@
 // HTMQC_FC_RUNS sets the number of sequences (default 1000), HTMQC_FC_SEED
 // replays one seed.
 
+import { strict as assert } from 'assert';
 import * as fc from 'fast-check';
 import { OUTCOME_FAILED, OUTCOME_SUCCEEDED, OffsetState, type Core, type PartitionSnapshot } from '../../src/core';
 import { World, type WorldConfig } from './core/world';
@@ -226,7 +229,7 @@ class Tick implements Cmd {
 class LedgerAnswer implements Cmd {
   constructor(readonly pick: number, readonly crashBeforeAck: boolean) {}
   private target(w: World): [number, number] | undefined {
-    return choose(pairs(w).filter(([c, p]) => w.procs[c]!.writes.has(p)), this.pick);
+    return choose(pairs(w).filter(([c, p]) => w.procs[c]!.writes.has(p) && !w.procs[c]!.lost.has(p)), this.pick);
   }
   check(w: World): boolean { return this.target(w) !== undefined; }
   run(w: World): void {
@@ -244,6 +247,87 @@ class LedgerAnswer implements Cmd {
     w.checkInvariants();
   }
   toString(): string { return `LedgerAnswer(#${this.pick}${this.crashBeforeAck ? ', crash before ack' : ''})`; }
+}
+
+/**
+ * Spec LoseAnswer: the connection of c's write for p drops.  The runtime
+ * settles the write before it reads the row: it applied (ApplyWrite, if the
+ * ledger accepts it) or it is aborted (AbortWrite); the read comes later
+ * (Recover), after whatever else happens in between.
+ */
+class LoseAnswer implements Cmd {
+  constructor(readonly pick: number, readonly applied: boolean) {}
+  private target(w: World): [number, number] | undefined {
+    return choose(pairs(w).filter(([c, p]) => w.procs[c]!.writes.has(p) && !w.procs[c]!.lost.has(p)), this.pick);
+  }
+  check(w: World): boolean { return this.target(w) !== undefined; }
+  run(w: World): void {
+    const [c, p] = this.target(w)!;
+    const verdict = this.applied ? w.ledgerApply(c, p) : 'aborted';
+    w.history.push(`the answer of c${c}'s write for p${p} is lost; the write is ${verdict}`);
+    w.exec(c, `LedgerUnknown(${p})`, (core) => core.ledgerUnknown(p));
+    w.checkInvariants();
+  }
+  toString(): string { return `LoseAnswer(#${this.pick}, ${this.applied ? 'applied' : 'aborted'})`; }
+}
+
+/**
+ * Spec Rebalance(p, c') then Assign(c', p) while c waits for the row of p: the
+ * race that makes c's Recover decide Rejected.
+ */
+class FenceLost implements Cmd {
+  constructor(readonly pick: number) {}
+  private target(w: World): [number, number, number] | undefined {
+    const out: Array<[number, number, number]> = [];
+    for (const [c, p] of pairs(w)) {
+      if (!w.procs[c]!.lost.has(p)) continue;
+      w.procs.forEach((proc, other) => { if (other !== c && proc.held(p) === undefined) out.push([c, p, other]); });
+    }
+    return choose(out, this.pick);
+  }
+  check(w: World): boolean { return this.target(w) !== undefined; }
+  run(w: World): void {
+    const [, p, other] = this.target(w)!;
+    new Rebalance(p, other).run(w);
+    const l = w.ledger[p]!;
+    l.epoch++;
+    l.writer = 0;
+    const e = l.epoch;
+    const next = l.next;
+    const g = w.gen[p]!;
+    w.exec(other, `Assigned(${p}, ${e}, ${next}, ${g})`, (core) => core.assigned(p, e, next, g));
+    w.checkInvariants();
+  }
+  toString(): string { return `FenceLost(#${this.pick})`; }
+}
+
+/** How often each RecoverDecision was taken over all sequences (the property checks all three occur). */
+const decisionsSeen = new Map<string, number>();
+
+/** Spec Recover: c reads the row of p (its write settled) and decides as RecoverDecision. */
+class Recover implements Cmd {
+  constructor(readonly pick: number) {}
+  private target(w: World): [number, number] | undefined {
+    return choose(pairs(w).filter(([c, p]) => w.procs[c]!.lost.has(p)), this.pick);
+  }
+  check(w: World): boolean { return this.target(w) !== undefined; }
+  run(w: World): void {
+    const [c, p] = this.target(w)!;
+    const proc = w.procs[c]!;
+    const before = proc.held(p)!;
+    const { epoch, next } = w.ledger[p]!;
+    const decision = epoch !== before.epoch ? 'Rejected' : next === before.writeUpTo ? 'Committed' : 'NoAnswer';
+    // The lost write is settled: what follows is the decision's, or a new write.
+    proc.writes.delete(p);
+    proc.lost.delete(p);
+    w.exec(c, `LedgerRead(${p}, ${epoch}, ${next}) (${decision})`, (core) => core.ledgerRead(p, epoch, next));
+    decisionsSeen.set(decision, (decisionsSeen.get(decision) ?? 0) + 1);
+    const after = proc.held(p);
+    if (decision === 'Rejected') assert.equal(after, undefined, `Recover decided Rejected but c${c} still holds p${p}`);
+    else assert.equal(after?.base, decision === 'Committed' ? before.writeUpTo : before.base, `Recover decided ${decision}: base`);
+    w.checkInvariants();
+  }
+  toString(): string { return `Recover(#${this.pick})`; }
 }
 
 /** An input the current state forbids: both cores must reject it alike and change nothing. */
@@ -290,6 +374,20 @@ class Invalid implements Cmd {
       case 7:
         if (proc.now === 0) return undefined;
         return [`Tick(${proc.now - 1 - (x % proc.now)}) (backwards)`, (core) => core.tick(proc.now - 1 - (x % proc.now))];
+      case 8:
+        if (ps === undefined || (ps.writeUpTo !== 0 && ps.answer !== 'Unknown')) return undefined;
+        return [`LedgerUnknown(${ps.p}) (${ps.writeUpTo === 0 ? 'no write' : 'again'})`, (core) => core.ledgerUnknown(ps.p)];
+      case 9:
+        if (ps === undefined) return undefined;
+        if (ps.answer !== 'Unknown') return [`LedgerRead(${ps.p}, ${ps.epoch}, ${ps.base}) (no lost answer)`, (core) => core.ledgerRead(ps.p, ps.epoch, ps.base)];
+        if (x % 2 === 0) return [`LedgerCommitted(${ps.p}, ${ps.writeUpTo}) (answer lost)`, (core) => core.ledgerCommitted(ps.p, ps.writeUpTo)];
+        return [`LedgerRejected(${ps.p}) (answer lost)`, (core) => core.ledgerRejected(ps.p)];
+      case 10: {
+        if (ps === undefined || ps.answer !== 'Unknown') return undefined;
+        if (x % 2 === 0) return [`LedgerRead(${ps.p}, ${ps.epoch - 1}, ${ps.base}) (row epoch below the held one)`, (core) => core.ledgerRead(ps.p, ps.epoch - 1, ps.base)];
+        const next = ps.writeUpTo + 1 + (x % 3);
+        return [`LedgerRead(${ps.p}, ${ps.epoch}, ${next}) (row next neither base nor writeUpTo)`, (core) => core.ledgerRead(ps.p, ps.epoch, next)];
+      }
       default: {
         const bad = [-1, 1.5, 16, Number.NaN][x % 4]!;
         return [`Revoked(${bad}) (bad argument)`, (core) => core.revoked(bad)];
@@ -335,8 +433,11 @@ const commands = fc.commands<World, World>(weighted([
     .map(([k, outs, asRange]) => new Results(k, outs, asRange, false))],
   [2, fc.tuple(c, fc.integer({ min: 0, max: 6 })).map(([cc, dt]) => new Tick(cc, dt))],
   [6, fc.tuple(pick, fc.nat(5)).map(([k, crash]) => new LedgerAnswer(k, crash === 0))],
+  [3, fc.tuple(pick, fc.boolean()).map(([k, applied]) => new LoseAnswer(k, applied))],
+  [4, pick.map((k) => new Recover(k))],
+  [1, pick.map((k) => new FenceLost(k))],
   [1, fc.tuple(c, fc.nat(2)).map(([cc, odds]) => new Crash(cc, odds))],
-  [2, fc.tuple(c, fc.integer({ min: 0, max: 8 }), fc.nat(20)).map(([cc, kind, x]) => new Invalid(cc, kind, x))],
+  [3, fc.tuple(c, fc.integer({ min: 0, max: 11 }), fc.nat(20)).map(([cc, kind, x]) => new Invalid(cc, kind, x))],
 ]), { maxCommands: 120, size: 'max' });
 
 const config: fc.Arbitrary<WorldConfig> = fc.record({
@@ -351,7 +452,7 @@ const config: fc.Arbitrary<WorldConfig> = fc.record({
 describe('DCSM cores: model-based equivalence (spec/DCSM.tla, every consumer action, Crash and Rebalance)', function () {
   this.timeout(600_000);
 
-  it('TypeScript and native cores agree on commands, snapshots and traces, and keep NoDuplicateInv/NoGapInv/OffsetOrderInv/FencingInv/WindowShapeInv', () => {
+  it('TypeScript and native cores agree on commands, snapshots and traces, and keep NoDuplicateInv/NoGapInv/OffsetOrderInv/FencingInv/WindowShapeInv, lost answers included', () => {
     const numRuns = Number(process.env['HTMQC_FC_RUNS'] ?? 1000);
     const seed = process.env['HTMQC_FC_SEED'];
     fc.assert(
@@ -368,5 +469,10 @@ describe('DCSM cores: model-based equivalence (spec/DCSM.tla, every consumer act
       }),
       { numRuns, ...(seed === undefined ? {} : { seed: Number(seed) }) },
     );
+    if (seed === undefined && numRuns >= 200) {
+      for (const d of ['Committed', 'NoAnswer', 'Rejected']) {
+        assert.ok((decisionsSeen.get(d) ?? 0) > 0, `no sequence reached a Recover that decided ${d}: ${JSON.stringify([...decisionsSeen])}`);
+      }
+    }
   });
 });

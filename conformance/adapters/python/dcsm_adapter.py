@@ -18,6 +18,7 @@ PROTOCOL_VERSION = 1
 
 PENDING, PROCESSING, DONE, FAILED, DEAD_LETTERED = "Pending", "Processing", "Done", "Failed", "DeadLettered"
 FINISHED = (DONE, DEAD_LETTERED)
+NO_ANSWER, UNKNOWN = "NoAnswer", "Unknown"    # spec Answers the process can be left with
 
 
 class Rejected(Exception):
@@ -45,6 +46,7 @@ class Held:
         self.base = base
         self.win = []
         self.writing = 0      # upTo of the WriteLedger in flight, 0 if none
+        self.answer = NO_ANSWER   # Unknown from LedgerUnknown until LedgerRead
         self.paused = False
         self.retry_due = 0    # when a Failed head may run again
 
@@ -95,11 +97,12 @@ class Dcsm:
         elif kind == "LedgerCommitted":
             self.committed(self.holding(p), p, inp["next"], out)
         elif kind == "LedgerRejected":
-            h = self.holding(p)
-            if h.writing == 0:
-                raise Rejected("NoLedgerWriteInFlight", "LedgerRejected without a WriteLedger in flight")
-            del self.held[p]
-            out.append({"kind": "Pause", "p": p})
+            self.answered(self.holding(p), "LedgerRejected")
+            self.rejected(p, out)
+        elif kind == "LedgerUnknown":
+            self.lost(self.holding(p), p, out)
+        elif kind == "LedgerRead":
+            self.read(self.holding(p), p, inp["epoch"], inp["next"], out)
         self.flush(p, out)
         return out
 
@@ -118,6 +121,8 @@ class Dcsm:
             "HandlerFailed": [("o", 0)],
             "LedgerCommitted": [("next", 0)],
             "LedgerRejected": [],
+            "LedgerUnknown": [],
+            "LedgerRead": [("epoch", 0), ("next", 0)],
             "Tick": [("now", 0)],
         }.get(inp.get("kind"))
         if fields is None:
@@ -204,19 +209,58 @@ class Dcsm:
                 h.win[k].st = PROCESSING
                 out.append({"kind": "RunHandler", "p": p, "o": h.base + k})
 
-    def committed(self, h, p, nxt, out):
-        # Spec Commit (the ledger took the write), then CommitBroker.
+    def answered(self, h, what):
+        # An answer needs a write in flight whose answer was not lost.
         if h.writing == 0:
-            raise Rejected("NoLedgerWriteInFlight", "LedgerCommitted without a WriteLedger in flight")
+            raise Rejected("NoLedgerWriteInFlight", "%s without a WriteLedger in flight" % what)
+        if h.answer == UNKNOWN:
+            raise Rejected("AnswerLost", "%s after LedgerUnknown: only LedgerRead may follow" % what)
+
+    def committed(self, h, p, nxt, out):
+        # Input LedgerCommitted: spec Commit (the ledger took the write), then CommitBroker.
+        self.answered(h, "LedgerCommitted")
         if nxt != h.writing:
             raise Rejected("LedgerNextMismatch", "next %d is not the upTo %d of the write" % (nxt, h.writing))
+        self.commit(h, p, out)
+
+    def commit(self, h, p, out):
+        # Spec Commit of the write in flight, then CommitBroker.
+        nxt = h.writing
         del h.win[:nxt - h.base]
         h.base = nxt
         h.writing = 0
+        h.answer = NO_ANSWER
         out.append({"kind": "CommitBroker", "p": p, "offset": nxt})
         if h.paused:
             h.paused = False
             out.append({"kind": "Resume", "p": p})
+
+    def rejected(self, p, out):
+        # Spec CommitRejected: a newer epoch fenced the ledger; drop the partition.
+        del self.held[p]
+        out.append({"kind": "Pause", "p": p})
+
+    def lost(self, h, p, out):
+        # Spec LoseAnswer: the outcome of the write is unknown; ask for the row.
+        self.answered(h, "LedgerUnknown")
+        h.answer = UNKNOWN
+        out.append({"kind": "ReadLedger", "p": p, "epoch": h.epoch})
+
+    def read(self, h, p, epoch, nxt, out):
+        # Spec Recover: decide from the row, read once the lost write settled.
+        if epoch < h.epoch:
+            raise Rejected("StaleEpoch", "row epoch %d is below the held epoch %d" % (epoch, h.epoch))
+        if h.answer != UNKNOWN:
+            raise Rejected("AnswerNotLost", "LedgerRead without a lost answer")
+        if epoch == h.epoch and nxt not in (h.base, h.writing):
+            raise Rejected("LedgerNextMismatch", "row next %d is neither %d nor %d" % (nxt, h.base, h.writing))
+        if epoch > h.epoch:
+            self.rejected(p, out)          # fenced: the write was refused, or will be
+        elif nxt == h.writing:
+            self.commit(h, p, out)         # it applied
+        else:
+            h.writing = 0                  # it did not apply: the flush sends it again
+            h.answer = NO_ANSWER
 
     def flush(self, p, out):
         # The ledger contract: one write in flight, for the finished prefix.
@@ -233,7 +277,7 @@ class Dcsm:
     def observe(self):
         return {"partitions": [
             {"p": p, "epoch": h.epoch, "gen": h.gen, "base": h.base,
-             "win": [{"st": s.st, "tries": s.tries} for s in h.win]}
+             "win": [{"st": s.st, "tries": s.tries} for s in h.win], "answer": h.answer}
             for p, h in sorted(self.held.items())
         ]}
 

@@ -38,6 +38,8 @@ export class Process {
   now = 0;
   /** WriteLedger commands issued and not yet answered, by partition. */
   readonly writes = new Map<number, Extract<Command, { kind: 'WriteLedger' }>>();
+  /** Partitions whose write's answer was lost (ReadLedger asked for the row; LedgerRead decides). */
+  readonly lost = new Set<number>();
   lastSeq = 0;
 
   constructor(cfg: WorldConfig) {
@@ -123,6 +125,11 @@ export class World {
       if (cmd.kind === 'WriteLedger') {
         assert.ok(!proc.writes.has(cmd.p), `c${c}: a second WriteLedger for partition ${cmd.p} while one is in flight`);
         proc.writes.set(cmd.p, cmd);
+      } else if (cmd.kind === 'ReadLedger') {
+        const ps = snap.partitions.find((x) => x.p === cmd.p);
+        assert.ok(proc.writes.has(cmd.p), `c${c}: ReadLedger for partition ${cmd.p} without a write in flight`);
+        assert.equal(cmd.epoch, ps?.epoch, `c${c}: ReadLedger for partition ${cmd.p} names another epoch than the held one`);
+        proc.lost.add(cmd.p);
       } else if (cmd.kind === 'CommitBroker') {
         // Spec CommitBroker: Kafka rejects the commit of an old generation's member.
         const ps = snap.partitions.find((x) => x.p === cmd.p);
@@ -131,6 +138,9 @@ export class World {
     }
     for (const p of [...proc.writes.keys()]) {
       if (!snap.partitions.some((x) => x.p === p)) proc.writes.delete(p);
+    }
+    for (const p of [...proc.lost]) {
+      if (!snap.partitions.some((x) => x.p === p)) proc.lost.delete(p);
     }
   }
 
@@ -154,7 +164,12 @@ export class World {
         assert.ok(ps.base <= l.next, `OffsetOrderInv: ${at} base ${ps.base} > ledger next ${l.next}`);
         assert.ok(ps.pos <= this.log[p]!, `OffsetOrderInv: ${at} position ${ps.pos} > log ${this.log[p]}`);
         assert.ok(ps.epoch <= l.epoch, `FencingInv: ${at} epoch ${ps.epoch} > ledger epoch ${l.epoch}`);
-        if (ps.epoch === l.epoch) assert.equal(ps.base, l.next, `OffsetOrderInv: ${at} holds the ledger epoch but base != next`);
+        // HolderOrderOK: the holder of the ledger's epoch starts at its next, or its lost write applied up to writeUpTo.
+        if (ps.epoch === l.epoch) {
+          assert.ok(ps.base === l.next || (ps.answer === 'Unknown' && l.next === ps.writeUpTo),
+            `OffsetOrderInv: ${at} holds the ledger epoch but base ${ps.base} != next ${l.next} (writeUpTo ${ps.writeUpTo}, answer ${ps.answer})`);
+        }
+        assert.equal(ps.answer === 'Unknown', proc.lost.has(p), `${at}: answer ${ps.answer}, but the runtime saw ${proc.lost.has(p) ? 'a' : 'no'} ReadLedger`);
         // WindowShapeInv.
         const w = ps.win;
         assert.ok(w.length <= window, `TypeOK: ${at} window ${w.length} > Window ${window}`);
@@ -178,12 +193,18 @@ export class World {
     }
   }
 
-  /** Spec Commit on the model ledger: accepted iff CommitAccepted. */
+  /** Spec ApplyWrite then the answer (Commit or CommitRejected) on the model ledger: accepted iff CommitAccepted. */
   ledgerCommit(c: number, p: number): 'accepted' | 'rejected' {
+    const verdict = this.ledgerApply(c, p);
+    this.procs[c]!.writes.delete(p);
+    return verdict;
+  }
+
+  /** Spec ApplyWrite of c's write in flight for p on the model ledger (the write stays c's to answer). */
+  ledgerApply(c: number, p: number): 'accepted' | 'rejected' {
     const proc = this.procs[c]!;
     const w = proc.writes.get(p)!;
     const l = this.ledger[p]!;
-    proc.writes.delete(p);
     if (w.epoch !== l.epoch || w.expectedNext !== l.next) return 'rejected';
     const ps = proc.held(p)!;
     assert.equal(ps.base, w.expectedNext, `c${c} p${p}: WriteLedger expectedNext is not the window base`);
