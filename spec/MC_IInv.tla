@@ -29,21 +29,33 @@ ShapedLocals ==
             win : SeqsUpTo(SlotRecs, Window), writeUpTo : Offsets,
             answer : Answers] : WindowShapeOK(l)}
 
-\* A write's shape does not depend on the state either (WriteRangeOK less
-\* its bounds by the ledger's epoch and the log, checked by IInv).
-ShapedWrites ==
-    {w \in [c : Consumers, epoch : 1..EpochRange, expectedNext : Offsets, upTo : Offsets,
-            effects : SeqsUpTo(0..(MaxOffset - 1), MaxOffset),
-            dlq : SeqsUpTo(0..(MaxOffset - 1), MaxOffset)] :
-        /\ w.expectedNext < w.upTo
-        /\ Range(w.effects) \cup Range(w.dlq) = w.expectedNext..(w.upTo - 1)
-        /\ NoRepeats(w.effects \o w.dlq)}
+\* The outcomes a write of lo..hi-1 can carry: each offset once, in effects
+\* or in dlq, in any order (WriteRangeOK's content part).
+Contents(lo, hi) ==
+    {x \in SeqsUpTo(0..(MaxOffset - 1), MaxOffset) \X SeqsUpTo(0..(MaxOffset - 1), MaxOffset) :
+        /\ lo < hi
+        /\ Range(x[1]) \cup Range(x[2]) = lo..(hi - 1)
+        /\ NoRepeats(x[1] \o x[2])}
 
-\* Sets of writes with one write per epoch (WriteInFlightInv), at most two:
-\* with EpochRange = 2 that is every set IInv allows.
-WriteSets ==
-    {{}} \cup {{w} : w \in ShapedWrites}
-         \cup UNION {{{v, w} : w \in {x \in ShapedWrites : x.epoch > v.epoch}} : v \in ShapedWrites}
+\* The writes of epoch e that IInv allows beside local and ledger: a held
+\* epoch's write is its holder's, for the holder's base and writeUpTo
+\* (WriteInFlightInv); an epoch nobody holds may have any write.  Built from
+\* local rather than filtered from every write, so that TLC does not
+\* enumerate the product first.
+CandidatesOfEpoch(p, e) ==
+    IF \E c \in Consumers : local[c][p].epoch = e
+    THEN LET c == CHOOSE d \in Consumers : local[d][p].epoch = e
+             l == local[c][p]
+         IN {WriteRec(c, e, l.base, l.writeUpTo, x[1], x[2]) : x \in Contents(l.base, l.writeUpTo)}
+    ELSE UNION {{WriteRec(c, e, lo, hi, x[1], x[2]) : x \in Contents(lo, hi)} :
+                   c \in Consumers, lo \in Offsets, hi \in Offsets}
+
+OptionOf(S) == {{}} \cup {{w} : w \in S}
+
+\* At most one write per epoch (WriteInFlightInv), epochs 1..EpochRange.
+ASSUME EpochRange = 2
+WriteSetsOf(p) ==
+    {a \cup b : a \in OptionOf(CandidatesOfEpoch(p, 1)), b \in OptionOf(CandidatesOfEpoch(p, 2))}
 
 \* One consumer's views of all partitions that agree with the ledger.
 LocalViews ==
@@ -61,7 +73,8 @@ InitSatisfying(Inv) ==
     /\ dlqTopic \in [Partitions -> SeqsUpTo(0..(MaxOffset - 1), MaxOffset)]
     /\ LedgerExactInv
     /\ local \in [Consumers -> LocalViews]
-    /\ writes \in [Partitions -> WriteSets]
+    /\ writes \in [Partitions -> UNION {WriteSetsOf(p) : p \in Partitions}]
+    /\ \A p \in Partitions : writes[p] \in WriteSetsOf(p)
     /\ WriteInFlightInv
     /\ brokerOffset \in [Partitions -> Offsets]
     /\ owner \in [Partitions -> Consumers \cup {NoConsumer}]
