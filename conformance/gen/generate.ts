@@ -12,7 +12,8 @@ import { Projector, roleOf } from './project';
 import { VECTOR_FORMAT, type ResetConfig, type VectorHeader, type VectorStep } from '../protocol';
 
 export const CONFIG_NAME = 'MC_Conformance';
-export const VECTOR_FILE = 'dcsm.ndjson';
+/** Deterministic gzip (no name, no mtime) of NDJSON; compared decompressed (make conformance-check). */
+export const VECTOR_FILE = 'dcsm.ndjson.gz';
 /** Ticks between a failure and its retry; any value >= 2 works (probes tick 1 before). */
 export const RETRY_BACKOFF = 10;
 /** Inputs per vector before the walk starts over: keeps failures short to read. */

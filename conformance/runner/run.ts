@@ -11,6 +11,7 @@
 // timeout) ends the whole run: the process is gone.
 
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { ImplProcess, ProtocolFailure } from './impl-process';
 import {
   formatCommand, formatInput, formatState, PROTOCOL_VERSION, VECTOR_FORMAT,
@@ -39,8 +40,14 @@ export function parseVectors(text: string): VectorSuite {
   return { header, vectors };
 }
 
+/** A vector file: NDJSON, or NDJSON gzipped (the committed dcsm.ndjson.gz). */
+export function readVectorText(file: string): string {
+  const raw = fs.readFileSync(file);
+  return (file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8');
+}
+
 export function loadVectors(file: string): VectorSuite {
-  return parseVectors(fs.readFileSync(file, 'utf8'));
+  return parseVectors(readVectorText(file));
 }
 
 export interface Divergence {

@@ -218,7 +218,7 @@ describe('conformance gen: spec actions to protocol steps (PROTOCOL.md mapping)'
 });
 
 describe('conformance gen: the committed vectors', () => {
-  const file = path.join(ROOT, 'conformance', 'vectors', 'dcsm.ndjson');
+  const file = path.join(ROOT, 'conformance', 'vectors', 'dcsm.ndjson.gz');
 
   it('say how to regenerate them and cover every edge and action of their graph', () => {
     const suite = loadVectors(file);

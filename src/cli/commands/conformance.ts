@@ -14,7 +14,7 @@ export function registerConformance(program: Command): void {
     .option('--all', 'run every adapter in conformance/adapters (all must pass) and every mutant in conformance/mutants (all must fail)')
     .option('--gen', 'regenerate conformance/vectors from spec/MC_Conformance with TLC')
     .option('--check', 'regenerate into a temporary directory and compare with the committed vectors')
-    .option('--vectors <file>', 'the vector file (default conformance/vectors/dcsm.ndjson)', readableFileFlag)
+    .option('--vectors <file>', 'the vector file, NDJSON or gzipped NDJSON (default conformance/vectors/dcsm.ndjson.gz)', readableFileFlag)
     .option('--vector <n...>', 'run only these vector numbers', (v: string, prev: number[] | undefined) => [...(prev ?? []), vectorNumber(v)])
     .addOption(new Option('--timeout <ms>', 'time allowed per reply').default(5000).argParser(integerFlag(1, 3_600_000)))
     .option('--verbose', 'print a line for every vector')
