@@ -99,7 +99,9 @@ export function formatResult(r: CheckResult): string {
     `${head}: ${r.records} records from ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) in ${r.seconds.toFixed(2)} s = ${rate} records/s`,
     `  ${r.steps} spec steps over ${r.partitions} partitions; ${r.commits} commits of ${r.committedOffsets} offsets ` +
     `(${r.deadLettered} dead-lettered); ${r.rebalancesInserted} Rebalance steps inserted; ` +
-    `lost trace tail inferred from the ledger: ${r.lostCommitsInferred} commits, ${r.lostFencesInferred} fences; torn last lines: ${r.tornLines}`,
+    `writes applied whose answer no trace took: ${r.lostCommitsInferred}; lost fences inferred from the ledger: ${r.lostFencesInferred}; torn last lines: ${r.tornLines}`,
+    `  lost answers (LoseAnswer): ${r.lostAnswers}; Recover decided committed ${r.recovered.committed}, not applied ${r.recovered.notApplied}, ` +
+    `fenced ${r.recovered.rejected}`,
     `  lost (end offsets the ledger never reached): ${r.lost}`,
     ...(r.violation === undefined ? [] : [formatViolation(r.violation)]),
   ].join('\n');

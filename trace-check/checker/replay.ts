@@ -161,6 +161,9 @@ export interface CheckResult {
   readonly rebalancesInserted: number;
   readonly lostCommitsInferred: number;
   readonly lostFencesInferred: number;
+  /** LoseAnswer records, and the Recover decisions that resolved them. */
+  readonly lostAnswers: number;
+  readonly recovered: { readonly committed: number; readonly notApplied: number; readonly rejected: number };
   readonly tornLines: number;
   /** Per partition: the ledger's next after replay. */
   readonly ledgerNext: Record<string, number>;
@@ -187,6 +190,8 @@ export class Checker {
   private deadLettered = 0;
   private rebalances = 0;
   private lostCommits = 0;
+  private lostAnswers = 0;
+  private readonly recovered = { committed: 0, notApplied: 0, rejected: 0 };
   private lostFences = 0;
 
   constructor(private readonly opts: CheckOptions) {
@@ -240,6 +245,7 @@ export class Checker {
       files: this.cursors.length, partitions: this.parts.filter((x) => x !== undefined).length,
       steps: this.steps, commits: this.commits, committedOffsets: this.committedOffsets, deadLettered: this.deadLettered,
       rebalancesInserted: this.rebalances, lostCommitsInferred: this.lostCommits, lostFencesInferred: this.lostFences,
+      lostAnswers: this.lostAnswers, recovered: { ...this.recovered },
       tornLines: this.cursors.filter((c) => c.torn).length, ledgerNext, lost, seconds,
     };
   }
@@ -400,6 +406,7 @@ export class Checker {
         if (r.b !== l.writeUpTo) fail(`LoseAnswer of the write up to ${r.b}, but the write in flight goes up to ${l.writeUpTo}`);
         if (l.answer === UNKNOWN) fail('LoseAnswer of an answer already lost');
         l.answer = UNKNOWN;
+        this.lostAnswers++;
         break;
       }
       case A.Recover: {
@@ -440,6 +447,9 @@ export class Checker {
           d = REJECTED;
         }
         if (d === NO_ANSWER) { l.writeUpTo = 0; l.answer = NO_ANSWER; l.settled = UNSETTLED; } else l.answer = d;
+        if (d === COMMITTED) this.recovered.committed++;
+        else if (d === NO_ANSWER) this.recovered.notApplied++;
+        else this.recovered.rejected++;
         break;
       }
       case A.Commit: {

@@ -634,6 +634,7 @@ export function summaryLine(r: SoakResult): string {
     partialAnswers: r.partialAnswers,
     completed: r.completed, checker: { ok: r.check.ok, records: r.check.records, recordsPerSecond: Math.round(r.check.records / r.check.seconds),
       lostCommitsInferred: r.check.lostCommitsInferred, lostFencesInferred: r.check.lostFencesInferred,
+      lostAnswers: r.check.lostAnswers, recovered: r.check.recovered,
       violation: r.check.violation === undefined ? undefined : `${r.check.violation.file}:${r.check.violation.line}: ${r.check.violation.reason}` },
     audit: { expected: r.audit.expected, committed: r.audit.committed, duplicated: r.audit.duplicated, lost: r.audit.lost,
       deadLettered: r.audit.deadLettered, orphans: r.audit.orphans },
