@@ -146,9 +146,9 @@ soak: build $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 100k messages, 20 consumer kil
 # apart from test-pg's server and cluster-up's cluster.
 SOAK_PG_PORTS = --pg-port $${HTMQC_SOAK_PG_PORT:-15436} --cluster-port $${HTMQC_SOAK_CLUSTER_PORT:-19820}
 
-soak-pg: build postgres $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 50k messages, PostgreSQL ledger + three-broker cluster: 16 kills, 2 pg_terminate_backend, 1 PostgreSQL and 1 leader kill -9
+soak-pg: build postgres $(NATIVE) $(KAFKA_LIBS) $(TLC_JAR) ## 50k messages, PostgreSQL ledger + three-broker cluster: 16 kills, 2 pg_terminate_backend, every 25th answer lost, 1 PostgreSQL and 1 leader kill -9
 	node dist/trace-check/harness/main.js --ledger postgres $(SOAK_PG_PORTS) --messages 50000 --kills 16 --pg-terminations 2 \
-	  --pg-restarts 1 --broker-restarts 1 --zombies 1 --joins 2 --window 32 --tlc-records 150 --timeout 420
+	  --pg-restarts 1 --broker-restarts 1 --zombies 1 --joins 2 --lose-answers 25 --window 32 --tlc-records 150 --timeout 420
 
 # SOAK_ARGS go last and win: `make soak-long SOAK_ARGS='--ledger postgres --pg-restarts 4 --pg-terminations 8'`
 # runs the PostgreSQL + three-broker shape (its ports as for soak-pg).

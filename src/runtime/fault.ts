@@ -3,6 +3,10 @@
 //
 //   HTMQC_FAULT=<point>       the process SIGKILLs itself when it reaches <point>
 //   HTMQC_FAULT_AFTER=<n>     ... the n-th time (default 1)
+//   HTMQC_FAULT_LOSE_ANSWER_EVERY=<n>
+//                             PostgreSQL ledger: the answer to every n-th commit
+//                             is lost (its connection cut after COMMIT was sent;
+//                             the process lives on and recovers, spec LoseAnswer)
 //   HTMQC_TRACE_SYNC=1        trace records are written before the core's
 //                             commands run (see trace-file.ts)
 //   HTMQC_UNSAFE=broker-commit-first
@@ -19,6 +23,14 @@ export type FaultPoint =
 const armed = process.env.HTMQC_FAULT;
 const after = Math.max(1, Number(process.env.HTMQC_FAULT_AFTER ?? '1') || 1);
 let hits = 0;
+
+const loseEvery = Math.max(0, Number(process.env.HTMQC_FAULT_LOSE_ANSWER_EVERY ?? '0') || 0);
+let commitsSent = 0;
+
+/** True for the commits whose answer the harness's lost-answer fault takes away (every HTMQC_FAULT_LOSE_ANSWER_EVERY-th). */
+export function loseThisAnswer(): boolean {
+  return loseEvery > 0 && ++commitsSent % loseEvery === 0;
+}
 
 /** SIGKILLs this process at `point` when HTMQC_FAULT names it (on its HTMQC_FAULT_AFTER-th visit). */
 export function faultPoint(point: FaultPoint): void {

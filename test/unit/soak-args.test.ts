@@ -13,6 +13,12 @@ describe('soak harness flags', () => {
     assert.strictEqual(o.cluster, true);
     assert.strictEqual(o.pgPort, 15436);
     assert.strictEqual(o.clusterPort, 19820);
+    assert.strictEqual(parseSoakArgs(['--ledger', 'postgres', '--lose-answers', '25']).loseAnswers, 25);
+    assert.strictEqual(o.loseAnswers, 0, 'no answer is lost unless asked');
+  });
+  it('refuses the PostgreSQL faults without the PostgreSQL ledger', () => {
+    assert.throws(() => parseSoakArgs(['--lose-answers', '25']), /--lose-answers need --ledger postgres/);
+    assert.throws(() => parseSoakArgs(['--pg-terminations', '1']), /need --ledger postgres/);
   });
   it('refuses fractions, negatives, words and a missing value, naming the flag and the value', () => {
     assert.throws(() => parseSoakArgs(['--kills', '1.5']), /--kills needs a non-negative integer, got "1.5"/);

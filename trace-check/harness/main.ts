@@ -87,12 +87,14 @@ export interface SoakOptions {
   pgRestarts: number;
   /** pg_terminate_backend of every ledger connection of the members. */
   pgTerminations: number;
+  /** PostgreSQL: every member loses the answer to every n-th of its commits (0 = never; spec LoseAnswer). */
+  loseAnswers: number;
 }
 
 export const DEFAULTS: SoakOptions = {
   messages: 100000, partitions: 6, members: 3, kills: 20, brokerRestarts: 2, zombies: 1, joins: 2, window: 400, maxRetries: 1,
   poisonEvery: 500, valueBytes: 100, port: 19592, tlcRecords: 150, seed: 1, timeoutSec: 540,
-  ledger: 'sqlite', cluster: false, clusterPort: 19800, pgPort: 15432, pgRestarts: 0, pgTerminations: 0,
+  ledger: 'sqlite', cluster: false, clusterPort: 19800, pgPort: 15432, pgRestarts: 0, pgTerminations: 0, loseAnswers: 0,
 };
 
 export interface SoakResult {
@@ -247,6 +249,7 @@ async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { w
       env.HTMQC_FAULT_AFTER = String(armed === 'mid-rebalance' || armed === 'mid-dead-letter' ? 1 : 1 + Math.floor(random() * 4));
     }
     if (opts.unsafe !== undefined) env.HTMQC_UNSAFE = opts.unsafe;
+    if (opts.loseAnswers > 0) env.HTMQC_FAULT_LOSE_ANSWER_EVERY = String(opts.loseAnswers);
     const child = fork(workerJs, [JSON.stringify(wo)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
     child.stderr?.on('data', () => undefined);
     const m: Member = { child, index, armed, held: 0, exited: false, signal: null, stopping: false, killedByHarness: false };
@@ -551,8 +554,11 @@ async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { w
   }
   const seconds = (Date.now() - t0) / 1000;
   if (absentFromTopic > 0) log(`soak: FAILED: the topic does not hold ${absentFromTopic} records the producer had acknowledged (acks=all)`);
+  // The lost-answer fault must have happened, or the run showed nothing about it.
+  const answersLost = opts.loseAnswers === 0 || check.lostAnswers > 0;
+  if (!answersLost) log(`soak: FAILED: --lose-answers ${opts.loseAnswers}, but no trace has a LoseAnswer: the fault never took effect`);
   const ok = completed && absentFromTopic === 0 && check.ok && auditReport.duplicated === 0 && auditReport.lost === 0 && auditReport.orphans === 0 &&
-    (tlc === undefined || tlc.ok);
+    answersLost && (tlc === undefined || tlc.ok);
   return {
     options: opts, seconds, produced, kills, killsByKind, brokerRestarts: restarts, zombies, joins, pgRestarts,
     connectionsTerminated: terminated, leaderKills, absentFromTopic, partialAnswers, completed,
@@ -613,11 +619,12 @@ export function parseSoakArgs(argv: string[]): SoakOptions {
       case '--pg-port': o.pgPort = port(); break;
       case '--pg-restarts': o.pgRestarts = num(); break;
       case '--pg-terminations': o.pgTerminations = num(); break;
+      case '--lose-answers': o.loseAnswers = num(); break;
       default: throw new Error(`unknown option ${v}`);
     }
   }
   if (o.ledger === 'postgres') o.cluster = true;
-  else if (o.pgRestarts > 0 || o.pgTerminations > 0) throw new Error('--pg-restarts and --pg-terminations need --ledger postgres');
+  else if (o.pgRestarts > 0 || o.pgTerminations > 0 || o.loseAnswers > 0) throw new Error('--pg-restarts, --pg-terminations and --lose-answers need --ledger postgres');
   const sqliteKind = o.ledger === 'sqlite' ? o.killKinds?.find((k) => (PG_FAULT_POINTS as readonly string[]).includes(k)) : undefined;
   if (sqliteKind !== undefined) throw new Error(`--kill-kinds: ${sqliteKind} needs --ledger postgres`);
   return o;

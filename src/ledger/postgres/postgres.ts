@@ -75,7 +75,7 @@ import {
 } from '../types';
 import { DatabaseError } from 'pg';
 import { describeValue, unknownKeys } from '../../util/options';
-import { faultPoint } from '../../runtime/fault';
+import { faultPoint, loseThisAnswer } from '../../runtime/fault';
 import { PostgresStatementError } from './errors';
 import { Connection, Pool, StatementFailure, type PipelineStep } from './pool';
 import {
@@ -488,6 +488,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
         // pg hands the whole pipeline to the socket synchronously inside pipeline(),
         // so a kill here is the lost answer seen from outside: COMMIT sent, no reply read.
         faultPoint('ledger-commit-sent-before-reply');
+        if (loseThisAnswer()) cutAfterCommitSent(c);
         await applying;
         for (const w of accepted) for (const o of w.outcomes) this.effects += o.effects?.length ?? 0;
         this.pool.release(c);
@@ -735,6 +736,18 @@ export class PostgresLedger implements LedgerPort<Statement> {
 
 function key(r: PartitionRef): string {
   return `${r.partition}\u0000${r.topic}`;
+}
+
+/**
+ * The harness's lost-answer fault (HTMQC_FAULT_LOSE_ANSWER_EVERY): the
+ * commit's script is on its way; its reply is never read.  Reading stops at
+ * once and the socket is cut a little later, so the COMMIT may or may not
+ * have applied by then, as with a real network failure.
+ */
+function cutAfterCommitSent(c: Connection): void {
+  const socket = (c.client as unknown as { connection: { stream: { pause(): void; destroy(): void } } }).connection.stream;
+  socket.pause();
+  setTimeout(() => socket.destroy(), 5 + Math.floor(Math.random() * 30));
 }
 
 function message(e: unknown): string {
