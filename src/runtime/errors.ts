@@ -61,8 +61,8 @@ export class ConsumerFatalError extends HtmqcError implements FatalPosition {
  * in flight, so this is a bug of the runtime, never of the ledger: the
  * second write's next check would race the first's commit (a rejection
  * that drops the partition, or answers applied out of order), and a lost
- * answer could no longer be resolved by reading the row (lost-answer.ts
- * assumes only this write moved it).  The writer halts and the consumer
+ * answer could no longer be decided from the row (spec Recover assumes only
+ * this write of its epoch moved it).  The writer halts and the consumer
  * stops (ConsumerFatalError, with this as its cause).
  */
 export class OverlappingCommitError extends HtmqcError {

@@ -741,13 +741,15 @@ function key(r: PartitionRef): string {
 /**
  * The harness's lost-answer fault (HTMQC_FAULT_LOSE_ANSWER_EVERY): the
  * commit's script is on its way; its reply is never read.  Reading stops at
- * once and the socket is cut a little later, so the COMMIT may or may not
- * have applied by then, as with a real network failure.
+ * once and the socket is cut at once or a little later, so the COMMIT may or
+ * may not have applied, as with a real network failure.
  */
 function cutAfterCommitSent(c: Connection): void {
   const socket = (c.client as unknown as { connection: { stream: { pause(): void; destroy(): void } } }).connection.stream;
   socket.pause();
-  setTimeout(() => socket.destroy(), 5 + Math.floor(Math.random() * 30));
+  // Half the time at once (the script may not have left the process: likely not applied), else after the server had time to commit.
+  if (Math.random() < 0.5) socket.destroy();
+  else setTimeout(() => socket.destroy(), 5 + Math.floor(Math.random() * 30));
 }
 
 function message(e: unknown): string {
