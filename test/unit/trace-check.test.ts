@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { checkTraces } from '../../trace-check/checker/main';
-import type { CheckResult } from '../../trace-check/checker/replay';
+import type { CheckResult, LedgerDump } from '../../trace-check/checker/replay';
 import { synthesize, writeRun, type SynthOptions, type SynthRun } from '../../trace-check/checker/synth';
 
 export const SMALL: SynthOptions = { partitions: 2, perPartition: 30, window: 8, maxRetries: 1, failEvery: 7, commitEvery: 4 };
@@ -177,7 +177,7 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
       ['Succeed', e, next, next + 2, { o: next + 1, tries: 0 }],
     ];
   }
-  function check(files: Step[][], end: number): CheckResult {
+  function check(files: Step[][], end: number, ledger?: LedgerDump): CheckResult {
     const d = path.join(dir, `run${n++}`);
     fs.mkdirSync(d);
     const paths = files.map((f, i) => {
@@ -185,7 +185,7 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
       fs.writeFileSync(file, lines(f).join('\n') + '\n');
       return file;
     });
-    return checkTraces({ files: paths, maxRetries: 0, window: 4, endOffsets: { 0: end } });
+    return checkTraces({ files: paths, maxRetries: 0, window: 4, endOffsets: { 0: end }, ...(ledger === undefined ? {} : { ledger }) });
   }
 
   it('accepts a lost answer whose write applied: Recover reads upTo under its epoch, then Commit', function () {
@@ -237,6 +237,19 @@ describe('trace-check: writes in flight, lost answers and Recover', function () 
     ], 2);
     assert.ok(r.ok, r.violation?.reason);
     assert.strictEqual(r.lostCommitsInferred, 1, 'one write applied whose answer no trace took');
+  });
+
+  it('with the ledger\'s account, a write whose sender died applies only if a committed range of its epoch shows it', function () {
+    const files: Step[][] = [
+      [...handleTwo(1, 0, 1), ['WriteLedger', 1, 0, 2, { expectedNext: 0, upTo: 2 }]],
+      [['Assign', 2, 2, 2, { gen: 2 }]],
+    ];
+    const shown = check(files, 2, { partitions: { 0: { next: 2, epoch: 2 } }, epochRanges: { 0: [{ epoch: 1, lo: 0, hi: 1 }] } });
+    assert.ok(shown.ok, shown.violation?.reason);
+    // The write was logged, then its sender died before the transaction began; the fence read a next nobody committed.
+    const never = check(files, 2, { partitions: { 0: { next: 2, epoch: 2 } }, epochRanges: { 0: [] } });
+    assert.ok(!never.ok);
+    assert.match(never.violation!.reason, /Assign reads ledger next 2, but the ledger's next is 0 and no trace or ledger row commits offsets 0\.\.1/);
   });
 
   it('rejects a lost answer sent again without reading the row', function () {

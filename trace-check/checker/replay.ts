@@ -594,12 +594,18 @@ export class Checker {
 
   /**
    * A fence (or the ledger's final row) read next = upTo: the write in
-   * flight of the current epoch that ends there applied before it.
+   * flight of the current epoch that ends there applied before it -- when
+   * the ledger's account, if given, shows that it did.
    */
   private applyWriteUpTo(p: number, upTo: number): boolean {
     const x = this.part(p);
     const w = this.writeOf(p, x.epoch);
     if (w === undefined || !this.accepts(w, x) || w.upTo !== upTo) return false;
+    // No trace holds its answer: with the ledger's account, a committed range of
+    // that epoch ending at upTo must witness it (a write can be logged and never
+    // sent: its sender died before the transaction began).
+    const ranges = this.opts.ledger?.epochRanges[p];
+    if (this.opts.ledger !== undefined && !(ranges ?? []).some((g) => g.epoch === w.epoch && g.lo <= w.expectedNext && g.hi + 1 === upTo)) return false;
     const sender = this.cursors[w.c];
     this.applyWrite(p, w, sender === undefined || sender.done);
     return true;
