@@ -81,6 +81,7 @@ import { performance } from 'perf_hooks';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client as PgClient, Pool as PgPool } from 'pg';
+import { createTopicReady } from '../tools/kafka/topics';
 import { brokerAddress, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../tools/kafka/broker';
 import { pgUrl, startPg, stopPg } from '../tools/postgres/pg';
 import { createConsumer, openSqliteLedger, type LedgerPort, type Statement } from '../src';
@@ -201,7 +202,7 @@ function log(msg: string): void {
 async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await createTopicReady(admin, { topic, numPartitions: partitions, replicationFactor: 1 });
   await admin.disconnect();
 }
 

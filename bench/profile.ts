@@ -18,6 +18,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import Database from 'better-sqlite3';
 import { Kafka, logLevel } from 'kafkajs';
+import { createTopicReady } from '../tools/kafka/topics';
 import { brokerAddress, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../tools/kafka/broker';
 import { createConsumer, openSqliteLedger } from '../src';
 
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
     const topic = 'bench-profile';
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: P, replicationFactor: 1 }], waitForLeaders: true });
+    await createTopicReady(admin, { topic, numPartitions: P, replicationFactor: 1 });
     await admin.disconnect();
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();

@@ -18,6 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
+import { createTopicReady } from '../tools/kafka/topics';
 import { brokerAddress, repoRoot, startBroker, stopBroker, type BrokerOptions } from '../tools/kafka/broker';
 import { createConsumer, openSqliteLedger } from '../src';
 import { createStateClient, startStateService } from '../src/service';
@@ -35,7 +36,7 @@ function client(id: string): Kafka {
 async function produce(kafka: Kafka, topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: P, replicationFactor: 1 }], waitForLeaders: true });
+  await createTopicReady(admin, { topic, numPartitions: P, replicationFactor: 1 });
   await admin.disconnect();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();

@@ -12,6 +12,7 @@
 // | htmqc_messages_dead_lettered_total    | counter   | topic, partition | DeadLettered offsets of accepted ledger writes |
 // | htmqc_ledger_commits_total            | counter   |                  | ledger transactions (group commits) |
 // | htmqc_ledger_rejections_total         | counter   | topic, partition | writes the ledger rejected (spec CommitRejected) |
+// | htmqc_ledger_lost_answers_total       | counter   | topic, partition | ledger answers lost (spec LoseAnswer), each decided from the row |
 // | htmqc_redeliveries_total              | counter   |                  | handler re-runs after a failure (spec Retry) |
 // | htmqc_inflight                        | gauge     | topic, partition | records fetched, not committed (Len(win)) |
 // | htmqc_consumer_lag                    | gauge     | topic, partition | high watermark - ledger next |
@@ -56,6 +57,10 @@ export function createConsumerMetrics(
   const rejections = new Counter({
     name: 'htmqc_ledger_rejections_total', help: 'Ledger writes rejected by the epoch or next check (spec CommitRejected).', labelNames, registers,
   });
+  const lostAnswers = new Counter({
+    name: 'htmqc_ledger_lost_answers_total',
+    help: 'Ledger writes whose answer was lost (spec LoseAnswer); each is decided from the row read afterwards (spec Recover).', labelNames, registers,
+  });
   let reportedRedeliveries = 0;
   new Counter({
     name: 'htmqc_redeliveries_total', help: 'Handler re-runs of a record after it failed (spec Retry).', registers,
@@ -96,8 +101,9 @@ export function createConsumerMetrics(
   });
   const detach = source.observe({
     ledgerCommit(e) {
+      // A recovered write: its transaction was counted nowhere and its duration is unknown.
       commits.inc();
-      commitLatency.observe(e.durationMs / 1000);
+      if (!e.recovered) commitLatency.observe(e.durationMs / 1000);
       for (const w of e.writes) {
         const labels = { topic: w.topic, partition: String(w.partition) };
         if (!w.accepted) {
@@ -109,6 +115,9 @@ export function createConsumerMetrics(
         if (w.deadLettered > 0) deadLettered.inc(labels, w.deadLettered);
         if (w.firstTimestampMs >= 0) e2eLatency.observe(Math.max(0, e.committedAtMs - w.firstTimestampMs) / 1000);
       }
+    },
+    ledgerAnswerLost(ref) {
+      lostAnswers.inc({ topic: ref.topic, partition: String(ref.partition) });
     },
   });
   return { registry, detach };

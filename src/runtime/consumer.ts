@@ -126,6 +126,8 @@ const DONE_NO_EFFECTS: Outcome = { effects: null, deadLetter: null, absent: fals
 /** One assignment of one partition to this process (spec local[c][p] plus the records). */
 class PartitionRun implements PartitionRef {
   active = true;
+  /** The write whose answer was lost, until the core decided from the row (LedgerUnknown .. LedgerRead). */
+  lostWrite: LedgerWrite | undefined = undefined;
   /** First offset of the window = the ledger's next as this run knows it (spec base). */
   base: number;
   /** Spec Position: base + records.length. */
@@ -189,8 +191,14 @@ type PendingWrite = QueuedWrite<PartitionRun>;
 export interface ConsumerObserver {
   /** Every spec action the core takes, with its partition named; needs config.transitions or config.trace. */
   transition?(record: TraceRecord, ref: PartitionRef): void;
-  /** One group commit: one ledger transaction, how long it took and what it carried. */
+  /**
+   * One group commit: one ledger transaction, how long it took and what it
+   * carried; or (recovered) a write whose answer was lost and that the row
+   * showed applied.
+   */
   ledgerCommit?(event: LedgerCommitEvent): void;
+  /** The answer to a ledger write was lost (spec LoseAnswer); the row decides next (Recover). */
+  ledgerAnswerLost?(ref: PartitionRef): void;
 }
 
 /** One write of a group commit, as ConsumerObserver.ledgerCommit receives it. */
@@ -206,8 +214,10 @@ export interface CommittedWrite extends PartitionRef {
 }
 
 export interface LedgerCommitEvent {
-  /** Wall time of the ledger transaction, in ms. */
+  /** Wall time of the ledger transaction, in ms (NaN when recovered: the answer never came). */
   readonly durationMs: number;
+  /** The answer was lost and the row, read afterwards, showed the write applied (spec Recover). */
+  readonly recovered: boolean;
   /** Date.now() when the transaction returned. */
   readonly committedAtMs: number;
   readonly writes: readonly CommittedWrite[];
@@ -895,32 +905,33 @@ export class HtmqcConsumer {
 
   private reportCommit(batch: readonly PendingWrite[], results: readonly FinalResult[], durationMs: number): void {
     const writes: CommittedWrite[] = [];
-    for (let i = 0; i < batch.length; i++) {
-      const { run, write } = batch[i]!;
-      const accepted = results[i]!.status === 'committed';
-      let deadLettered = 0;
-      if (accepted) for (const o of write.outcomes) if (o.deadLetter !== null) deadLettered++;
-      let firstTimestampMs = -1;
-      for (let o = write.expectedNext; o < write.upTo && o - run.base < run.records.length; o++) {
-        const record = run.records[o - run.base];
-        if (record !== null && record !== undefined) {
-          firstTimestampMs = Number(typeof record === 'string' ? record : record.timestamp);
-          break;
-        }
-      }
-      writes.push({
-        topic: write.topic, partition: write.partition, from: write.expectedNext, upTo: write.upTo, accepted, deadLettered, firstTimestampMs,
-      });
-    }
-    const event: LedgerCommitEvent = { durationMs, committedAtMs: Date.now(), writes };
+    for (let i = 0; i < batch.length; i++) writes.push(this.committedWrite(batch[i]!.run, batch[i]!.write, results[i]!.status === 'committed'));
+    const event: LedgerCommitEvent = { durationMs, recovered: false, committedAtMs: Date.now(), writes };
     for (const o of this.observers) o.ledgerCommit?.(event);
+  }
+
+  /** One write as the ledgerCommit observers see it; the run's records must still hold its range. */
+  private committedWrite(run: PartitionRun, write: LedgerWrite, accepted: boolean): CommittedWrite {
+    let deadLettered = 0;
+    if (accepted) for (const o of write.outcomes) if (o.deadLetter !== null) deadLettered++;
+    let firstTimestampMs = -1;
+    for (let o = write.expectedNext; o < write.upTo && o - run.base < run.records.length; o++) {
+      const record = run.records[o - run.base];
+      if (record !== null && record !== undefined) {
+        firstTimestampMs = Number(typeof record === 'string' ? record : record.timestamp);
+        break;
+      }
+    }
+    return { topic: write.topic, partition: write.partition, from: write.expectedNext, upTo: write.upTo, accepted, deadLettered, firstTimestampMs };
   }
 
   /** Input LedgerUnknown (spec LoseAnswer) for each write whose answer was lost; the core asks for the row (ReadLedger). */
   private onLedgerLost(writes: readonly PendingWrite[]): void {
-    for (const { run } of writes) {
+    for (const { run, write } of writes) {
       if (!run.active || this.runs[run.p] !== run) continue;
       this.counters.ledgerLostAnswers++;
+      run.lostWrite = write;
+      for (const o of this.observers) o.ledgerAnswerLost?.(run);
       this.execute(this.core.ledgerUnknown(run.p));
     }
   }
@@ -943,6 +954,8 @@ export class HtmqcConsumer {
       return;
     }
     const held = this.core.snapshot().partitions.find((x) => x.p === run.p);
+    const lost = run.lostWrite;
+    run.lostWrite = undefined;
     if (held === undefined) {
       this.counters.ledgerRejections++;
       this.drop(run);
@@ -950,10 +963,15 @@ export class HtmqcConsumer {
       const k = held.base - run.base;
       let deadLetters = false;
       for (let i = 0; i < k; i++) if ((run.outcomes[i] as Outcome | undefined)?.deadLetter !== null) deadLetters = true;
+      if (lost !== undefined && this.observers.some((o) => o.ledgerCommit !== undefined)) {
+        const event: LedgerCommitEvent = { durationMs: NaN, recovered: true, committedAtMs: Date.now(), writes: [this.committedWrite(run, lost, true)] };
+        for (const o of this.observers) o.ledgerCommit?.(event);
+      }
       run.records.splice(0, k);
       run.outcomes.splice(0, k);
       run.base = held.base;
       this.counters.committed += k;
+      this.counters.ledgerCommits++;
       this.execute(cmds);
       if (deadLetters) this.relay?.kick(run);
       return;

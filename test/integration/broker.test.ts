@@ -11,6 +11,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { createTopicReady } from '../../tools/kafka/topics';
 import {
   BrokerOptions,
   BrokerScriptError,
@@ -109,10 +110,7 @@ describe(`broker scripts: real Kafka ${selected.version} KRaft round-trip, kill 
     const admin = client('test-admin').admin();
     await admin.connect();
     try {
-      const created = await admin.createTopics({
-        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-        waitForLeaders: true,
-      });
+      const created = await createTopicReady(admin, { topic, numPartitions: 1, replicationFactor: 1 });
       assert.strictEqual(created, true, `topic ${topic} already existed`);
     } finally {
       await admin.disconnect();

@@ -74,14 +74,14 @@ describe('metrics (Prometheus text exposition over HTTP, fake consumer)', functi
   it('exposes every htmqc metric with its type and labels; commits are counted in batches', async () => {
     const now = Date.now();
     fake.commit({
-      durationMs: 3, committedAtMs: now,
+      durationMs: 3, recovered: false, committedAtMs: now,
       writes: [
         { topic: 'orders', partition: 0, from: 0, upTo: 60, accepted: true, deadLettered: 2, firstTimestampMs: now - 1500 },
         { topic: 'orders', partition: 1, from: 0, upTo: 40, accepted: true, deadLettered: 0, firstTimestampMs: now - 20 },
       ],
     });
     fake.commit({
-      durationMs: 0.4, committedAtMs: now,
+      durationMs: 0.4, recovered: false, committedAtMs: now,
       writes: [{ topic: 'orders', partition: 1, from: 40, upTo: 41, accepted: false, deadLettered: 0, firstTimestampMs: -1 }],
     });
     fake.failed = 7;
@@ -95,6 +95,7 @@ describe('metrics (Prometheus text exposition over HTTP, fake consumer)', functi
       htmqc_messages_dead_lettered_total: 'counter',
       htmqc_ledger_commits_total: 'counter',
       htmqc_ledger_rejections_total: 'counter',
+      htmqc_ledger_lost_answers_total: 'counter',
       htmqc_redeliveries_total: 'counter',
       htmqc_inflight: 'gauge',
       htmqc_consumer_lag: 'gauge',
@@ -116,5 +117,21 @@ describe('metrics (Prometheus text exposition over HTTP, fake consumer)', functi
     assert.strictEqual(samples.get('htmqc_end_to_end_latency_seconds_bucket{le="2.5"}'), 2);
     const again = parseExposition((await get(server.url)).body).samples;
     assert.strictEqual(again.get('htmqc_redeliveries_total'), 5, 'a scrape does not count twice');
+  });
+
+  it('counts a lost answer, and the write the row showed applied as processed without a commit duration', async () => {
+    const before = parseExposition((await get(server.url)).body).samples;
+    for (const o of fake.observers) o.ledgerAnswerLost?.({ topic: 'orders', partition: 1 });
+    fake.commit({
+      durationMs: NaN, recovered: true, committedAtMs: Date.now(),
+      writes: [{ topic: 'orders', partition: 1, from: 41, upTo: 51, accepted: true, deadLettered: 1, firstTimestampMs: -1 }],
+    });
+    const { samples } = parseExposition((await get(server.url)).body);
+    assert.strictEqual(samples.get('htmqc_ledger_lost_answers_total{topic="orders",partition="1"}'), 1);
+    assert.strictEqual(samples.get('htmqc_messages_processed_total{topic="orders",partition="1"}'),
+      before.get('htmqc_messages_processed_total{topic="orders",partition="1"}')! + 9);
+    assert.strictEqual(samples.get('htmqc_ledger_commits_total'), before.get('htmqc_ledger_commits_total')! + 1);
+    assert.strictEqual(samples.get('htmqc_commit_latency_seconds_count'), before.get('htmqc_commit_latency_seconds_count'),
+      'no duration is made up for a transaction whose answer never came');
   });
 });

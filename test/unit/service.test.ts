@@ -126,7 +126,7 @@ describe('state service (htmqc.v1.StateService over a socket, fake consumer)', f
 
   it('ListPartitions and GetPartition: position, ledger next, broker offset, high watermark, lag, in-flight by state, retries', async () => {
     fake.commit({
-      durationMs: 1, committedAtMs: Date.now(),
+      durationMs: 1, recovered: false, committedAtMs: Date.now(),
       writes: [{ topic: 'orders', partition: 0, from: 90, upTo: 100, accepted: true, deadLettered: 1, firstTimestampMs: Date.now() - 5 }],
     });
     const list = await client.call<{ partitions: Record<string, unknown>[] }>('ListPartitions', {});

@@ -46,6 +46,7 @@ import { Client } from 'pg';
 import { openPostgresLedger } from '../../src/ledger/postgres';
 import { brokerAddress, kill9Broker, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../tools/kafka/broker';
 import { KafkaCluster, type ClusterNode } from '../../tools/kafka/cluster';
+import { createTopicReady } from '../../tools/kafka/topics';
 import { killPg, pgUrl, startPg, stopPg } from '../../tools/postgres/pg';
 import { audit, dumpContents, formatAudit, readLedgerContents, type AuditReport, type LedgerLocation } from '../audit/audit';
 import { checkTraces, expandFiles, formatResult } from '../checker/main';
@@ -376,12 +377,9 @@ async function soakOn(opts: SoakOptions, log: (line: string) => void, stops: { w
   try {
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      topics: [{
-        topic, numPartitions: opts.partitions, replicationFactor: cluster !== undefined ? 3 : 1,
-        configEntries: cluster !== undefined ? [{ name: 'min.insync.replicas', value: '2' }] : [],
-      }],
-      waitForLeaders: cluster === undefined,
+    await createTopicReady(admin, {
+      topic, numPartitions: opts.partitions, replicationFactor: cluster !== undefined ? 3 : 1,
+      configEntries: cluster !== undefined ? [{ name: 'min.insync.replicas', value: '2' }] : [],
     });
     // A node that has not read the new topic yet answers UNKNOWN_TOPIC_OR_PARTITION: ask the cluster until all replicas are in sync.
     if (cluster !== undefined) {

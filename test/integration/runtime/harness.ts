@@ -9,7 +9,7 @@ import * as path from 'path';
 import { Kafka, logLevel } from 'kafkajs';
 import { brokerAddress, brokerTimings, repoRoot, startBroker, stopBroker, wipeBroker, type BrokerOptions } from '../../../tools/kafka/broker';
 import { inspect, totalNext, type LedgerSpec } from './ledger-backend';
-import { createTopicReady } from '../../../tools/kafka/topics';
+import { askUntilAnswered, createTopicReady } from '../../../tools/kafka/topics';
 
 export { effectsByPid, ledgerBackends, openLedger, totalNext, type LedgerBackend, type LedgerSpec } from './ledger-backend';
 
@@ -112,17 +112,11 @@ export async function endOffsets(kafka: Kafka, topic: string, partitions: number
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const until = Date.now() + 30000;
-    for (;;) {
-      try {
-        const ends = new Array<number>(partitions).fill(0);
-        for (const o of await admin.fetchTopicOffsets(topic)) ends[o.partition] = Number(o.high);
-        return ends;
-      } catch (e) {
-        if (!(e as { retriable?: boolean }).retriable || Date.now() > until) throw e;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    return await askUntilAnswered(`end offsets of ${topic}`, async () => {
+      const ends = new Array<number>(partitions).fill(0);
+      for (const o of await admin.fetchTopicOffsets(topic)) ends[o.partition] = Number(o.high);
+      return ends;
+    }, 30000);
   } finally {
     await admin.disconnect();
   }
