@@ -37,6 +37,7 @@ export interface PostgresLedgerConfig {
   readonly connectTimeoutMs?: number;
   readonly lostAnswerTimeoutMs?: number;
   readonly statementCacheSize?: number;
+  readonly mergeInserts?: boolean;
   readonly userSchema?: string;
 }
 
@@ -51,7 +52,7 @@ export class LedgerConfigError extends Error {
 }
 
 export const SQLITE_KEYS = ['backend', 'path', 'synchronous', 'busyTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
-export const POSTGRES_KEYS = ['backend', 'url', 'schema', 'poolSize', 'concurrentCommits', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'userSchema'] as const;
+export const POSTGRES_KEYS = ['backend', 'url', 'schema', 'poolSize', 'concurrentCommits', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'mergeInserts', 'userSchema'] as const;
 export const USER_SCHEMA_FILE_KEYS = ['file'] as const;
 // The ledgers' own bounds (src/ledger/sqlite/ledger.ts, src/ledger/postgres/postgres.ts), checked here to name the config field.
 const INTEGER_BOUNDS: Record<string, readonly [number, number]> = {
@@ -109,8 +110,10 @@ export function parseLedgerConfig(raw: unknown, dir: string, env: NodeJS.Process
   if (schema !== undefined && (typeof schema !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))) {
     throw new LedgerConfigError('ledger.schema', `must be an unquoted lower-case PostgreSQL identifier ([a-z_][a-z0-9_]*, at most 63), got ${describeValue(schema)}`);
   }
+  const merge = o['mergeInserts'];
+  if (merge !== undefined && typeof merge !== 'boolean') throw new LedgerConfigError('ledger.mergeInserts', `must be true or false, got ${describeValue(merge)}`);
   return {
-    backend, url, urlSource, ...(schema === undefined ? {} : { schema }),
+    backend, url, urlSource, ...(schema === undefined ? {} : { schema }), ...(merge === undefined ? {} : { mergeInserts: merge }),
     ...optionalInteger('poolSize'), ...optionalInteger('concurrentCommits'), ...optionalInteger('connectTimeoutMs'), ...optionalInteger('lostAnswerTimeoutMs'), ...common,
   };
 }

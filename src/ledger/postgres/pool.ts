@@ -108,8 +108,10 @@ class CountingQuery extends Query {
   }
 }
 
-/** One statement of Connection.pipeline: a PREPAREd statement's name and its values (already mapped by sql.ts's paramValue), or a text. */
-export type PipelineStep = { readonly statement: string; readonly values: readonly unknown[] } | { readonly text: string };
+/** One statement of Connection.pipeline: a PREPAREd statement's name and its values (already mapped by sql.ts's paramValue), or a text (with values: a merged INSERT). */
+export type PipelineStep =
+  | { readonly statement: string; readonly values: readonly unknown[] }
+  | { readonly text: string; readonly values?: readonly unknown[] };
 
 interface ProtocolConnection {
   readonly stream: { cork(): void; uncork(): void };
@@ -133,8 +135,9 @@ class PipelineQuery {
     try {
       for (const s of this.steps) {
         if ('text' in s) {
+          // An unnamed statement: a text without parameters, or a merged INSERT (merge.ts) with its values.
           connection.parse({ text: s.text, name: '' });
-          connection.bind({ portal: '', statement: '', values: [], valueMapper: asMapped });
+          connection.bind({ portal: '', statement: '', values: s.values ?? [], valueMapper: asMapped });
         } else {
           connection.bind({ portal: '', statement: s.statement, values: s.values, valueMapper: asMapped });
         }

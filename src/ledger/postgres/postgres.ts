@@ -76,6 +76,7 @@ import {
 import { DatabaseError } from 'pg';
 import { describeValue, unknownKeys } from '../../util/options';
 import { faultPoint, loseThisAnswer } from '../../runtime/fault';
+import { insertShape, mergedText, MERGEABLE_TABLE_SQL, rowsPerStatement, type InsertShape } from './merge';
 import { PostgresStatementError } from './errors';
 import { Connection, Pool, StatementFailure, type PipelineStep } from './pool';
 import {
@@ -111,6 +112,14 @@ export interface PostgresLedgerOptions {
   readonly lostAnswerTimeoutMs?: number;
   /** PREPAREd effect statements kept per connection (default 256). */
   readonly statementCacheSize?: number;
+  /**
+   * Consecutive effects of one plain `INSERT INTO t (..) VALUES ($1, ..)`
+   * into a table without statement-level triggers or rules are sent as
+   * multi-row INSERTs (merge.ts; default true).  The table is asked about
+   * once per effect text and ledger: set false if such a trigger or rule is
+   * added to an effect table while consumers run.
+   */
+  readonly mergeInserts?: boolean;
 }
 
 interface ResolvedOptions {
@@ -122,12 +131,13 @@ interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly lostAnswerTimeoutMs: number;
   readonly statementCacheSize: number;
+  readonly mergeInserts: boolean;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const POSTGRES_OPTION_KEYS: readonly (keyof PostgresLedgerOptions)[] = [
-  'connectionString', 'schema', 'userSchema', 'poolSize', 'concurrentCommits', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize',
+  'connectionString', 'schema', 'userSchema', 'poolSize', 'concurrentCommits', 'connectTimeoutMs', 'lostAnswerTimeoutMs', 'statementCacheSize', 'mergeInserts',
 ];
 
 function resolveOptions(o: PostgresLedgerOptions): ResolvedOptions {
@@ -152,6 +162,11 @@ function resolveOptions(o: PostgresLedgerOptions): ResolvedOptions {
     }
     return v;
   };
+  const boolIn = (field: string, v: unknown, dflt: boolean): boolean => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') throw new LedgerArgumentError(`openPostgresLedger: options.${field} must be true or false, got ${describeValue(v)}`);
+    return v;
+  };
   const poolSize = intIn('poolSize', o.poolSize, 4, 1, 100);
   return {
     connectionString: o.connectionString,
@@ -162,6 +177,7 @@ function resolveOptions(o: PostgresLedgerOptions): ResolvedOptions {
     connectTimeoutMs: intIn('connectTimeoutMs', o.connectTimeoutMs, 10000, 1, 600000),
     lostAnswerTimeoutMs: intIn('lostAnswerTimeoutMs', o.lostAnswerTimeoutMs, 10000, 0, 600000),
     statementCacheSize: intIn('statementCacheSize', o.statementCacheSize, 256, 1, 100000),
+    mergeInserts: boolIn('mergeInserts', o.mergeInserts, true),
   };
 }
 
@@ -176,12 +192,20 @@ export interface PostgresLedgerStats {
   readonly commitRoundTrips: number;
   /** Effect statements executed in accepted writes. */
   readonly effects: number;
+  /** Of those, effects sent inside multi-row INSERTs (mergeInserts), and the statements they made. */
+  readonly mergedEffects: number;
+  readonly mergedStatements: number;
+  /** Commits run a second time unmerged because a merged statement failed (to name its offset). */
+  readonly unmergedReruns: number;
 }
 
 interface RowRaw { topic: string; partition: number; epoch: number; next: number; writer: number }
 
 /** Who a statement of round trip 2 belongs to, to name the offset when it fails. */
-type Owner = { readonly write: LedgerWrite; readonly offset: number } | { readonly table: string };
+type Owner = { readonly write: LedgerWrite; readonly offset: number; readonly merged?: number } | { readonly table: string };
+
+/** A merged statement failed: the commit (rolled back) runs again unmerged, which names the offset. */
+class MergedStatementFailed extends Error {}
 
 /**
  * A multi-statement query string and who owns each statement.  A failing
@@ -253,6 +277,11 @@ export class PostgresLedger implements LedgerPort<Statement> {
   protected readonly pool: Pool;
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Effect text -> its InsertShape when merging it cannot change what it does, null when not (merge.ts). */
+  private readonly shapes = new Map<string, InsertShape | null>();
+  private mergedEffects = 0;
+  private mergedStatements = 0;
+  private unmergedReruns = 0;
   private commits = 0;
   private commitRoundTrips = 0;
   private effects = 0;
@@ -306,7 +335,10 @@ export class PostgresLedger implements LedgerPort<Statement> {
   }
 
   stats(): PostgresLedgerStats {
-    return { roundTrips: this.pool.counters.roundTrips, commits: this.commits, commitRoundTrips: this.commitRoundTrips, effects: this.effects };
+    return {
+      roundTrips: this.pool.counters.roundTrips, commits: this.commits, commitRoundTrips: this.commitRoundTrips, effects: this.effects,
+      mergedEffects: this.mergedEffects, mergedStatements: this.mergedStatements, unmergedReruns: this.unmergedReruns,
+    };
   }
 
   fence(ref: PartitionRef): Promise<Fenced> {
@@ -412,7 +444,15 @@ export class PostgresLedger implements LedgerPort<Statement> {
   }
 
   commit(writes: readonly LedgerWrite<Statement>[]): Promise<WriteResult[]> {
-    return this.track(() => this.commitNow(writes));
+    return this.track(async () => {
+      try {
+        return await this.commitNow(writes, this.options.mergeInserts);
+      } catch (e) {
+        if (!(e instanceof MergedStatementFailed)) throw e;
+        this.unmergedReruns++;
+        return await this.commitNow(writes, false);
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -434,7 +474,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
       'ORDER BY topic COLLATE "C", partition FOR UPDATE';
   }
 
-  private async commitNow(writes: readonly LedgerWrite<Statement>[]): Promise<WriteResult[]> {
+  private async commitNow(writes: readonly LedgerWrite<Statement>[], merge: boolean): Promise<WriteResult[]> {
     this.checkOpen();
     for (const w of writes) checkWrite(w);
     if (writes.length === 0) return [];
@@ -447,6 +487,14 @@ export class PostgresLedger implements LedgerPort<Statement> {
       c = await this.pool.acquire();
     } catch (e) {
       throw classifyPostgresError(e, 'ledger commit: connecting');
+    }
+    if (merge) {
+      try {
+        await this.learnShapes(c, writes);
+      } catch (e) {
+        this.pool.release(c, isConnectionFailure(e));
+        throw classifyPostgresError(e, 'ledger commit: asking about the effect tables');
+      }
     }
     this.commits++;
     const trips0 = c.roundTrips;
@@ -482,7 +530,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
           for (const [sql, name] of prep.names) c.prepared.set(sql, name);
           prepare = undefined;
         }
-        apply = this.buildApply(c, accepted, rows);
+        apply = this.buildApply(c, accepted, rows, merge);
         commitSent = true;
         const applying = c.pipeline(apply.steps);
         // pg hands the whole pipeline to the socket synchronously inside pipeline(),
@@ -508,10 +556,32 @@ export class PostgresLedger implements LedgerPort<Statement> {
         }
         await this.rollback(c);
         const owner = failure === undefined ? undefined : apply !== undefined ? apply.ownerOf(failure) : prepare?.ownerOf(failure, cause);
+        if (owner !== undefined && 'write' in owner && owner.merged !== undefined) throw new MergedStatementFailed();
         throw this.commitError(cause, owner, writes);
       }
     } finally {
       this.commitRoundTrips += c.roundTrips - trips0;
+    }
+  }
+
+  /**
+   * The verdict of merge.ts on every effect text of the commit not judged
+   * yet: the text's shape, then (outside any transaction, once per text) the
+   * server's word on its table.  A text whose table does not exist yet is
+   * judged again next time.
+   */
+  private async learnShapes(c: Connection, writes: readonly LedgerWrite<Statement>[]): Promise<void> {
+    for (const w of writes) {
+      for (const o of w.outcomes) {
+        for (const s of o.effects ?? []) {
+          if (this.shapes.has(s.sql)) continue;
+          const shape = insertShape(s.sql);
+          if (shape === undefined) { this.shapes.set(s.sql, null); continue; }
+          const r = await c.query<{ ok: boolean }>(MERGEABLE_TABLE_SQL, [shape.table]);
+          if (r.rows.length === 0) continue;
+          this.shapes.set(s.sql, r.rows[0]!.ok ? shape : null);
+        }
+      }
     }
   }
 
@@ -573,8 +643,9 @@ export class PostgresLedger implements LedgerPort<Statement> {
    * Round trip 2 as one query string: the effects of the accepted writes
    * (prepared), the bookkeeping rows, the row updates and COMMIT.
    */
-  private buildApply(c: Connection, accepted: readonly LedgerWrite<Statement>[], rows: Map<string, LedgerRow>): Pipeline {
+  private buildApply(c: Connection, accepted: readonly LedgerWrite<Statement>[], rows: Map<string, LedgerRow>, merge: boolean): Pipeline {
     const script = new Pipeline();
+    const run = new MergeRun(script, this.shapes, merge);
     const ranges: string[] = [];
     const absent: string[] = [];
     const dead: string[] = [];
@@ -593,9 +664,7 @@ export class PostgresLedger implements LedgerPort<Statement> {
             continue;
           }
           if (o.absent) absent.push(`(${t}, ${p}, ${int(offset)}, ${int(w.epoch)})`);
-          for (const s of o.effects ?? []) {
-            script.add({ statement: c.prepared.get(s.sql)!, values: s.params.map(paramValue) }, { write: w, offset });
-          }
+          for (const s of o.effects ?? []) run.add(s, c.prepared.get(s.sql)!, w, offset);
         } catch (e) {
           if (e instanceof UnsendableValueError) {
             throw new LedgerArgumentError(`write of ${w.topic}/${w.partition}@${offset}: ${e.message}`, { cause: e });
@@ -604,6 +673,9 @@ export class PostgresLedger implements LedgerPort<Statement> {
         }
       }
     }
+    run.flush();
+    this.mergedEffects += run.mergedEffects;
+    this.mergedStatements += run.mergedStatements;
     if (ranges.length > 0) {
       script.add({ text: `INSERT INTO htmqc_ranges (topic, partition, first, next, epoch) VALUES ${ranges.join(', ')}` }, { table: 'htmqc_ranges' });
     }
@@ -736,6 +808,57 @@ export class PostgresLedger implements LedgerPort<Statement> {
 
 function key(r: PartitionRef): string {
   return `${r.partition}\u0000${r.topic}`;
+}
+
+/** Consecutive effects of one mergeable text, sent as multi-row INSERTs (merge.ts); any other effect as its own Bind/Execute. */
+class MergeRun {
+  private sql: string | undefined;
+  private shape: InsertShape | undefined;
+  private statement = '';
+  private values: unknown[] = [];
+  private rows = 0;
+  private first: { write: LedgerWrite; offset: number } | undefined;
+  private firstValues: unknown[] = [];
+  mergedEffects = 0;
+  mergedStatements = 0;
+
+  constructor(private readonly script: Pipeline, private readonly shapes: ReadonlyMap<string, InsertShape | null>, private readonly merge: boolean) {}
+
+  add(s: Statement, statement: string, write: LedgerWrite, offset: number): void {
+    const shape = this.merge ? this.shapes.get(s.sql) ?? undefined : undefined;
+    const n = shape?.casts.length ?? -1;
+    const values = s.params.map(paramValue);
+    if (shape === undefined || s.params.length !== n) {
+      this.flush();
+      this.script.add({ statement, values }, { write, offset });
+      return;
+    }
+    if (this.sql !== s.sql || this.rows >= rowsPerStatement(n)) this.flush();
+    if (this.rows === 0) {
+      this.sql = s.sql;
+      this.shape = shape;
+      this.statement = statement;
+      this.first = { write, offset };
+      this.firstValues = values;
+    }
+    for (const v of values) this.values.push(v);
+    this.rows++;
+  }
+
+  flush(): void {
+    if (this.rows === 1) {
+      this.script.add({ statement: this.statement, values: this.firstValues }, this.first!);
+    } else if (this.rows > 1) {
+      this.script.add({ text: mergedText(this.shape!, this.rows), values: this.values }, { ...this.first!, merged: this.rows });
+      this.mergedEffects += this.rows;
+      this.mergedStatements++;
+    }
+    this.sql = undefined;
+    this.shape = undefined;
+    this.values = [];
+    this.rows = 0;
+    this.first = undefined;
+  }
 }
 
 /**
