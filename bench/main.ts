@@ -5,7 +5,7 @@
 //   node dist/bench/main.js [--quick] [--records N] [--sizes 100,1024]
 //        [--partitions P] [--reps R] [--latency-seconds S]
 //        [--memory-records N] [--window W] [--only throughput,latency,memory,core,fsync]
-//        [--variants a,b,c,d,e,h,i] [--pg-connections C] [--out bench/results/latest.json]
+//        [--variants a,b,c,d,e,h,i] [--pg-connections C] [--pg-merge on|off] [--out bench/results/latest.json]
 //
 // Scenarios
 //   throughput  drain a pre-filled topic (N records per value size, P
@@ -122,6 +122,8 @@ interface Args {
   variants: Set<string>;
   /** (i)'s PostgreSQL connections, i.e. transactions in flight at once; default one per partition. */
   pgConnections: number;
+  /** (h)'s ledger option mergeInserts (--pg-merge on|off; default on, the ledger's default). */
+  pgMerge: boolean;
   out: string;
 }
 
@@ -159,6 +161,11 @@ function parseArgs(argv: string[]): Args {
     only: new Set((get('only') ?? 'throughput,latency,memory,core,fsync').split(',')),
     variants: parseVariants(get('variants')),
     pgConnections: num('pg-connections', num('partitions', 6)),
+    pgMerge: (() => {
+      const v = get('pg-merge') ?? 'on';
+      if (v !== 'on' && v !== 'off') throw new Error(`--pg-merge: on or off, got ${v}`);
+      return v === 'on';
+    })(),
     out: get('out') ?? path.join(repoRoot(), 'bench', 'results', 'latest.json'),
   };
 }
@@ -263,6 +270,9 @@ interface DrainRun {
   roundTripsPerCommit?: number;
   effectRows?: number;
   distinctEffectRows?: number;
+  /** h: effects the ledger sent inside multi-row INSERTs (mergeInserts), and effects per statement sent. */
+  mergedEffects?: number;
+  effectsPerStatement?: number;
 }
 
 interface HtmqcOptions {
@@ -356,7 +366,7 @@ async function drainHtmqc(kafka: Kafka, topic: string, name: string, valueBytes:
   await ledger.close();
   const ms = t1 - tJoined;
   const dur = Float64Array.from(durations).sort();
-  let pg: Pick<DrainRun, 'roundTripsPerCommit' | 'effectRows' | 'distinctEffectRows'> = {};
+  let pg: Pick<DrainRun, 'roundTripsPerCommit' | 'effectRows' | 'distinctEffectRows' | 'mergedEffects' | 'effectsPerStatement'> = {};
   if (pgStats0 !== undefined && pgStats1 !== undefined) {
     const rows = await countEffects();
     // Exactly once: every record's row, and no record twice.
@@ -365,6 +375,9 @@ async function drainHtmqc(kafka: Kafka, topic: string, name: string, valueBytes:
     }
     pg = {
       roundTripsPerCommit: r2((pgStats1.commitRoundTrips - pgStats0.commitRoundTrips) / Math.max(1, pgStats1.commits - pgStats0.commits)),
+      mergedEffects: pgStats1.mergedEffects - pgStats0.mergedEffects,
+      effectsPerStatement: r2((pgStats1.effects - pgStats0.effects) /
+        Math.max(1, (pgStats1.effects - pgStats0.effects) - (pgStats1.mergedEffects - pgStats0.mergedEffects) + (pgStats1.mergedStatements - pgStats0.mergedStatements))),
       effectRows: rows.rows, distinctEffectRows: rows.distinct,
     };
   }
@@ -426,7 +439,7 @@ const PG_SCHEMA = 'htmqc_bench';
 const PG_EFFECTS = 'CREATE TABLE IF NOT EXISTS effects (p integer NOT NULL, o bigint NOT NULL, v bytea)';
 
 function openPgLedger(): Promise<PostgresLedger> {
-  return openPostgresLedger({ connectionString: pgUrl({ port: pgPort }), schema: PG_SCHEMA, userSchema: PG_EFFECTS });
+  return openPostgresLedger({ connectionString: pgUrl({ port: pgPort }), schema: PG_SCHEMA, userSchema: PG_EFFECTS, mergeInserts: args.pgMerge });
 }
 
 async function withPgClient<T>(run: (c: PgClient) => Promise<T>): Promise<T> {
@@ -660,7 +673,8 @@ async function scenarioThroughput(kafka: Kafka, valueBytes: number): Promise<Thr
       else if (v === 'kafkajsPg') run = await drainKafkajsPg(kafka, topic, `bench-${name}`, N, valueBytes, P);
       else run = await drainKcat(topic, N, valueBytes);
       const tx = run.roundTripsPerCommit === undefined ? ''
-        : `  tx ${run.ledgerCommits} p50 ${run.ledgerCommitP50Ms} p99 ${run.ledgerCommitP99Ms} ms, ${run.recordsPerCommit} rec, ${run.roundTripsPerCommit} trips`;
+        : `  tx ${run.ledgerCommits} p50 ${run.ledgerCommitP50Ms} p99 ${run.ledgerCommitP99Ms} ms, ${run.recordsPerCommit} rec, ${run.roundTripsPerCommit} trips` +
+          (run.effectsPerStatement === undefined ? '' : `, ${run.effectsPerStatement} effects/statement`);
       log(`  round ${rep + 1}/${args.reps} ${v.padEnd(12)} ${fmtInt(run.msgPerSec).padStart(10)} msg/s  ${run.mbPerSec} MB/s  cpu ${run.cpuMsPer1k ?? '-'} ms/1k  ledger share ${run.ledgerShare ?? '-'}${tx}`);
       runs.push(run);
       round[v] = run;
