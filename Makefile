@@ -107,9 +107,9 @@ test-integration: build kafka-jars $(KAFKA_LIBS) $(KAFKA4_LIBS) ## integration t
 
 RUNTIME_TESTS := dist/test/integration/runtime.test.js dist/test/integration/runtime-failures.test.js
 
-test-integration-pg: build pg-up $(KAFKA_LIBS) ## the runtime integration scenarios on the PostgreSQL ledger (real broker, real server)
-	@start=$$(date +%s); HTMQC_TEST_LEDGER=postgres $(MOCHA) --config .mocharc.json --timeout 180000 $(RUNTIME_TESTS); \
-	echo "test-integration-pg: $$(( $$(date +%s) - start )) s"
+test-integration-pg: build postgres $(KAFKA_LIBS) ## the runtime integration scenarios on the PostgreSQL ledger (real broker, real server)
+	@start=$$(date +%s); $(call with_pg,HTMQC_TEST_LEDGER=postgres $(MOCHA) --config .mocharc.json --timeout 180000 $(RUNTIME_TESTS) && \
+	  echo "test-integration-pg: $$(( $$(date +%s) - start )) s")
 
 # The npm package as a user installs it (test/package/): npm pack (prepack:
 # make prebuilds), npm install into fresh CommonJS and ESM projects, the
@@ -184,8 +184,18 @@ broker-up: kafka-jars $(NPM_STAMP) ## start the local single-node KRaft broker (
 broker-down: ## stop the local broker
 	tools/kafka/broker.sh stop
 
-test-pg: build pg-up ## PostgreSQL ledger tests against a real local server (no broker)
-	$(MOCHA) --config .mocharc.json --timeout 60000 'dist/test/pg/**/*.test.js'
+# Runs $(1) against the local PostgreSQL server (HTMQC_PG_PORT), started here
+# when it is not running and then stopped again: a verify run leaves no server
+# behind (one of this checkout on the port would refuse the next clone's).
+define with_pg
+was=$$(tools/postgres/pg.sh status >/dev/null 2>&1 && echo up || echo down); \
+tools/postgres/pg.sh start || exit 1; \
+$(1); rc=$$?; \
+if [ "$$was" = down ]; then tools/postgres/pg.sh stop; fi; exit $$rc
+endef
+
+test-pg: build postgres ## PostgreSQL ledger tests against a real local server (no broker)
+	@$(call with_pg,$(MOCHA) --config .mocharc.json --timeout 60000 'dist/test/pg/**/*.test.js')
 
 bench-pg: build pg-up ## PostgreSQL ledger: round trips, commits/s and rows/s, batched vs one query per statement
 	node dist/bench/pg-ledger.js $(ARGS)
