@@ -5,7 +5,7 @@
 //   node dist/bench/main.js [--quick] [--records N] [--sizes 100,1024]
 //        [--partitions P] [--reps R] [--latency-seconds S]
 //        [--memory-records N] [--window W] [--only throughput,latency,memory,core,fsync]
-//        [--variants a,b,c,d,e,h,i] [--pg-connections C] [--pg-merge on|off] [--out bench/results/latest.json]
+//        [--variants a,b,c,d,e,h,i] [--pg-connections C] [--pg-merge on|off] [--pg-commits N] [--out bench/results/latest.json]
 //
 // Scenarios
 //   throughput  drain a pre-filled topic (N records per value size, P
@@ -124,6 +124,8 @@ interface Args {
   pgConnections: number;
   /** (h)'s ledger option mergeInserts (--pg-merge on|off; default on, the ledger's default). */
   pgMerge: boolean;
+  /** (h)'s commits in flight (--pg-commits N: poolSize N + 1, concurrentCommits N); default the ledger's (pool 4, 3 commits). */
+  pgCommits: number | undefined;
   out: string;
 }
 
@@ -161,6 +163,7 @@ function parseArgs(argv: string[]): Args {
     only: new Set((get('only') ?? 'throughput,latency,memory,core,fsync').split(',')),
     variants: parseVariants(get('variants')),
     pgConnections: num('pg-connections', num('partitions', 6)),
+    pgCommits: get('pg-commits') === undefined ? undefined : num('pg-commits', 3),
     pgMerge: (() => {
       const v = get('pg-merge') ?? 'on';
       if (v !== 'on' && v !== 'off') throw new Error(`--pg-merge: on or off, got ${v}`);
@@ -439,7 +442,10 @@ const PG_SCHEMA = 'htmqc_bench';
 const PG_EFFECTS = 'CREATE TABLE IF NOT EXISTS effects (p integer NOT NULL, o bigint NOT NULL, v bytea)';
 
 function openPgLedger(): Promise<PostgresLedger> {
-  return openPostgresLedger({ connectionString: pgUrl({ port: pgPort }), schema: PG_SCHEMA, userSchema: PG_EFFECTS, mergeInserts: args.pgMerge });
+  return openPostgresLedger({
+    connectionString: pgUrl({ port: pgPort }), schema: PG_SCHEMA, userSchema: PG_EFFECTS, mergeInserts: args.pgMerge,
+    ...(args.pgCommits === undefined ? {} : { poolSize: args.pgCommits + 1, concurrentCommits: args.pgCommits }),
+  });
 }
 
 async function withPgClient<T>(run: (c: PgClient) => Promise<T>): Promise<T> {
