@@ -3,7 +3,7 @@
 // them on one).
 
 import * as assert from 'assert';
-import { insertShape, MAX_PARAMS, mergedText, rowsPerStatement } from '../../src/ledger/postgres/merge';
+import { insertShape, MAX_PARAMS, mergedText, mergedTextCached, rowsPerStatement } from '../../src/ledger/postgres/merge';
 
 describe('PostgreSQL ledger: merging consecutive INSERT effects (merge.ts)', () => {
   it('takes a plain INSERT of $1..$n, with casts, quoted and schema-qualified names', () => {
@@ -39,5 +39,7 @@ describe('PostgreSQL ledger: merging consecutive INSERT effects (merge.ts)', () 
     assert.strictEqual(rowsPerStatement(3), 1000);
     assert.strictEqual(rowsPerStatement(100), Math.floor(MAX_PARAMS / 100));
     assert.strictEqual(rowsPerStatement(70000), 1);
+    assert.strictEqual(mergedTextCached(s, 3), mergedText(s, 3));
+    assert.strictEqual(mergedTextCached(s, 3), mergedTextCached(s, 3), 'the same string, built once');
   });
 });

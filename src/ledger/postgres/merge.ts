@@ -69,6 +69,20 @@ export function mergedText(shape: InsertShape, rows: number): string {
   return shape.head + parts.join(', ');
 }
 
+const texts = new WeakMap<InsertShape, Map<number, string>>();
+
+/** mergedText, kept per shape and row count (most statements of a drain have the same count, and building one costs as much as binding it). */
+export function mergedTextCached(shape: InsertShape, rows: number): string {
+  let byRows = texts.get(shape);
+  if (byRows === undefined) texts.set(shape, byRows = new Map());
+  let t = byRows.get(rows);
+  if (t === undefined) {
+    t = mergedText(shape, rows);
+    if (byRows.size < 64) byRows.set(rows, t);
+  }
+  return t;
+}
+
 /** Rows per merged statement for a shape of n parameters. */
 export function rowsPerStatement(n: number): number {
   return Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / n)));

@@ -76,7 +76,7 @@ import {
 import { DatabaseError } from 'pg';
 import { describeValue, unknownKeys } from '../../util/options';
 import { faultPoint, loseThisAnswer } from '../../runtime/fault';
-import { insertShape, mergedText, MERGEABLE_TABLE_SQL, rowsPerStatement, type InsertShape } from './merge';
+import { insertShape, mergedTextCached, MERGEABLE_TABLE_SQL, rowsPerStatement, type InsertShape } from './merge';
 import { PostgresStatementError } from './errors';
 import { Connection, Pool, StatementFailure, type PipelineStep } from './pool';
 import {
@@ -849,7 +849,7 @@ class MergeRun {
     if (this.rows === 1) {
       this.script.add({ statement: this.statement, values: this.firstValues }, this.first!);
     } else if (this.rows > 1) {
-      this.script.add({ text: mergedText(this.shape!, this.rows), values: this.values }, { ...this.first!, merged: this.rows });
+      this.script.add({ text: mergedTextCached(this.shape!, this.rows), values: this.values }, { ...this.first!, merged: this.rows });
       this.mergedEffects += this.rows;
       this.mergedStatements++;
     }
