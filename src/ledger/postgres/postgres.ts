@@ -818,7 +818,6 @@ class MergeRun {
   private values: unknown[] = [];
   private rows = 0;
   private first: { write: LedgerWrite; offset: number } | undefined;
-  private firstValues: unknown[] = [];
   mergedEffects = 0;
   mergedStatements = 0;
 
@@ -826,29 +825,28 @@ class MergeRun {
 
   add(s: Statement, statement: string, write: LedgerWrite, offset: number): void {
     const shape = this.merge ? this.shapes.get(s.sql) ?? undefined : undefined;
-    const n = shape?.casts.length ?? -1;
-    const values = s.params.map(paramValue);
-    if (shape === undefined || s.params.length !== n) {
+    if (shape === undefined || s.params.length !== shape.casts.length) {
       this.flush();
-      this.script.add({ statement, values }, { write, offset });
+      this.script.add({ statement, values: s.params.map(paramValue) }, { write, offset });
       return;
     }
-    if (this.sql !== s.sql || this.rows >= rowsPerStatement(n)) this.flush();
+    if (this.sql !== s.sql || this.rows >= rowsPerStatement(shape.casts.length)) this.flush();
     if (this.rows === 0) {
       this.sql = s.sql;
       this.shape = shape;
       this.statement = statement;
       this.first = { write, offset };
-      this.firstValues = values;
     }
-    for (const v of values) this.values.push(v);
+    // Straight into the statement's values: no array per effect.
+    for (const v of s.params) this.values.push(paramValue(v));
     this.rows++;
   }
 
   flush(): void {
+    if (this.rows === 0) return;
     if (this.rows === 1) {
-      this.script.add({ statement: this.statement, values: this.firstValues }, this.first!);
-    } else if (this.rows > 1) {
+      this.script.add({ statement: this.statement, values: this.values }, this.first!);
+    } else {
       this.script.add({ text: mergedTextCached(this.shape!, this.rows), values: this.values }, { ...this.first!, merged: this.rows });
       this.mergedEffects += this.rows;
       this.mergedStatements++;
