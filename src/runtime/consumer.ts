@@ -326,23 +326,23 @@ export class HtmqcConsumer {
     this.trace = c.trace === undefined ? undefined : new TraceFile(c.trace);
     this.relay = c.deadLetterTopic === undefined ? undefined
       : new DeadLetterRelay(c.kafka, c.ledger, c.deadLetterTopic, c.groupId, c.onError);
+    // A retriable ledger error of a commit or of a read: reported, then retried after backoff.
+    const retrying = (e: unknown): void => {
+      this.counters.ledgerErrors++;
+      this.config.onError(e);
+    };
+    const backoff = { backoffMs: c.ledgerRetryBackoffMs, maxBackoffMs: LEDGER_RETRY_MAX_MS };
     this.writer = new LedgerWriter<PartitionRun>(c.ledger, {
       answered: (writes, results, durationMs) => this.onLedgerResults(writes, results, durationMs),
       lost: (writes) => this.onLedgerLost(writes),
-      retrying: (e) => {
-        this.counters.ledgerErrors++;
-        this.config.onError(e);
-      },
+      retrying,
       fatal: (e) => this.fatal(e),
-    }, { backoffMs: c.ledgerRetryBackoffMs, maxBackoffMs: LEDGER_RETRY_MAX_MS });
+    }, backoff);
     this.reader = new LedgerReader<PartitionRun>(c.ledger, {
       row: (run, _epoch, row) => this.onLedgerRow(run, row),
-      retrying: (e) => {
-        this.counters.ledgerErrors++;
-        this.config.onError(e);
-      },
+      retrying,
       fatal: (e) => this.fatal(e),
-    }, { backoffMs: c.ledgerRetryBackoffMs, maxBackoffMs: LEDGER_RETRY_MAX_MS });
+    }, backoff);
     this.stopped = new Promise((resolve) => { this.resolveStopped = resolve; });
   }
 
@@ -960,17 +960,11 @@ export class HtmqcConsumer {
       this.counters.ledgerRejections++;
       this.drop(run);
     } else if (held.base > run.base) {
-      const k = held.base - run.base;
-      let deadLetters = false;
-      for (let i = 0; i < k; i++) if ((run.outcomes[i] as Outcome | undefined)?.deadLetter !== null) deadLetters = true;
       if (lost !== undefined && this.observers.some((o) => o.ledgerCommit !== undefined)) {
         const event: LedgerCommitEvent = { durationMs: NaN, recovered: true, committedAtMs: Date.now(), writes: [this.committedWrite(run, lost, true)] };
         for (const o of this.observers) o.ledgerCommit?.(event);
       }
-      run.records.splice(0, k);
-      run.outcomes.splice(0, k);
-      run.base = held.base;
-      this.counters.committed += k;
+      const deadLetters = this.advance(run, held.base);
       this.counters.ledgerCommits++;
       this.execute(cmds);
       if (deadLetters) this.relay?.kick(run);
@@ -979,17 +973,26 @@ export class HtmqcConsumer {
     this.execute(cmds);
   }
 
+  /** The window drops its committed prefix up to next (Commit); true when it held dead letters (the relay has work). */
+  private advance(run: PartitionRun, next: number): boolean {
+    const k = next - run.base;
+    let deadLetters = false;
+    for (let i = 0; i < k; i++) {
+      const o = run.outcomes[i];
+      if (o !== undefined && o.deadLetter !== null) deadLetters = true;
+    }
+    run.records.splice(0, k);
+    run.outcomes.splice(0, k);
+    run.base = next;
+    this.counters.committed += k;
+    return deadLetters;
+  }
+
   /** LedgerCommitted or LedgerRejected, unless the run was dropped meanwhile. */
-  private onLedgerAnswer({ run, write }: PendingWrite, result: FinalResult): void {
+  private onLedgerAnswer({ run }: PendingWrite, result: FinalResult): void {
     if (!run.active || this.runs[run.p] !== run) return;
     if (result.status === 'committed') {
-      const k = result.next - run.base;
-      run.records.splice(0, k);
-      run.outcomes.splice(0, k);
-      run.base = result.next;
-      this.counters.committed += k;
-      let deadLetters = false;
-      for (const o of write.outcomes) if (o.deadLetter !== null) deadLetters = true;
+      const deadLetters = this.advance(run, result.next);
       this.execute(this.core.ledgerCommitted(run.p, result.next));
       if (deadLetters) this.relay?.kick(run);
       return;

@@ -91,6 +91,13 @@ class Local {
   }
 }
 
+/** DeadLettered offsets of l's finished prefix below upTo (l.dead is ascending). */
+function deadBelow(l: Local, upTo: number): number {
+  let n = 0;
+  while (n < l.dead.length && l.dead[n]! < upTo) n++;
+  return n;
+}
+
 class Partition {
   log = 0;
   owner = NO_CONSUMER;
@@ -392,8 +399,7 @@ export class Checker {
         if (r.a !== l.base) fail(`WriteLedger expects next ${r.a}, but the window starts at ${l.base}`);
         const k = r.b - l.base;
         if (k < 1 || k > l.fin) fail(`WriteLedger of ${k} offsets [${l.base}, ${r.b}), but the finished prefix has ${l.fin} (only finished offsets may be written)`);
-        let deadIn = 0;
-        while (deadIn < l.dead.length && l.dead[deadIn]! < r.b) deadIn++;
+        const deadIn = deadBelow(l, r.b);
         x.writes.push({ c, epoch: l.epoch, expectedNext: l.base, upTo: r.b, deadIn });
         l.writeUpTo = r.b;
         l.answer = NO_ANSWER;
@@ -478,8 +484,7 @@ export class Checker {
           fail(`Commit, but the answer to the write is ${ANSWER_NAME[l.answer]}`);
         }
         const k = r.b - l.base;
-        let deadIn = 0;
-        while (deadIn < l.dead.length && l.dead[deadIn]! < r.b) deadIn++;
+        const deadIn = deadBelow(l, r.b);
         l.dead = deadIn === 0 ? l.dead : l.dead.slice(deadIn);
         l.base = r.b; l.len -= k; l.fin -= k;
         l.writeUpTo = 0; l.answer = NO_ANSWER; l.settled = UNSETTLED;

@@ -488,14 +488,6 @@ export class PostgresLedger implements LedgerPort<Statement> {
     } catch (e) {
       throw classifyPostgresError(e, 'ledger commit: connecting');
     }
-    if (merge) {
-      try {
-        await this.learnShapes(c, writes);
-      } catch (e) {
-        this.pool.release(c, isConnectionFailure(e));
-        throw classifyPostgresError(e, 'ledger commit: asking about the effect tables');
-      }
-    }
     this.commits++;
     const trips0 = c.roundTrips;
     let commitSent = false;
@@ -522,7 +514,15 @@ export class PostgresLedger implements LedgerPort<Statement> {
             accepted.push(w);
           }
         }
-        const prep = this.buildPrepare(c, accepted);
+        // Every effect text of the accepted writes, once, with the first offset using it.
+        const texts = new Map<string, Owner>();
+        for (const w of accepted) {
+          for (let i = 0; i < w.outcomes.length; i++) {
+            for (const s of w.outcomes[i]!.effects ?? []) if (!texts.has(s.sql)) texts.set(s.sql, { write: w, offset: w.expectedNext + i });
+          }
+        }
+        if (merge) await this.learnShapes(c, texts.keys());
+        const prep = this.buildPrepare(c, texts);
         if (prep !== undefined) {
           prepare = prep;
           const tags = (await c.script(prep.sql)).map((r) => r.command);
@@ -566,22 +566,18 @@ export class PostgresLedger implements LedgerPort<Statement> {
 
   /**
    * The verdict of merge.ts on every effect text of the commit not judged
-   * yet: the text's shape, then (outside any transaction, once per text) the
-   * server's word on its table.  A text whose table does not exist yet is
-   * judged again next time.
+   * yet: the text's shape, then (once per text, in the commit's transaction,
+   * before its PREPARE) the server's word on its table.  A text whose table
+   * does not exist yet is judged again next time.
    */
-  private async learnShapes(c: Connection, writes: readonly LedgerWrite<Statement>[]): Promise<void> {
-    for (const w of writes) {
-      for (const o of w.outcomes) {
-        for (const s of o.effects ?? []) {
-          if (this.shapes.has(s.sql)) continue;
-          const shape = insertShape(s.sql);
-          if (shape === undefined) { this.shapes.set(s.sql, null); continue; }
-          const r = await c.query<{ ok: boolean }>(MERGEABLE_TABLE_SQL, [shape.table]);
-          if (r.rows.length === 0) continue;
-          this.shapes.set(s.sql, r.rows[0]!.ok ? shape : null);
-        }
-      }
+  private async learnShapes(c: Connection, texts: Iterable<string>): Promise<void> {
+    for (const sql of texts) {
+      if (this.shapes.has(sql)) continue;
+      const shape = insertShape(sql);
+      if (shape === undefined) { this.shapes.set(sql, null); continue; }
+      const r = await c.query<{ ok: boolean }>(MERGEABLE_TABLE_SQL, [shape.table]);
+      if (r.rows.length === 0) continue;
+      this.shapes.set(sql, r.rows[0]!.ok ? shape : null);
     }
   }
 
@@ -594,14 +590,8 @@ export class PostgresLedger implements LedgerPort<Statement> {
    * such a text too).  Prepared statements outlive a rollback; rollback()
    * deallocates them all.
    */
-  private buildPrepare(c: Connection, accepted: readonly LedgerWrite<Statement>[]):
+  private buildPrepare(c: Connection, texts: ReadonlyMap<string, Owner>):
     (Script & { names: [string, string][]; deallocates: boolean }) | undefined {
-    const texts = new Map<string, Owner>();
-    for (const w of accepted) {
-      for (let i = 0; i < w.outcomes.length; i++) {
-        for (const s of w.outcomes[i]!.effects ?? []) if (!texts.has(s.sql)) texts.set(s.sql, { write: w, offset: w.expectedNext + i });
-      }
-    }
     let fresh = [...texts].filter(([sql]) => !c.prepared.has(sql));
     if (fresh.length === 0) return undefined;
     const script = new Script();
